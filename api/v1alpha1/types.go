@@ -1,0 +1,212 @@
+package v1alpha1
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Authorizer types.
+const (
+	TypeToken   = "TOKEN"
+	TypeRequest = "REQUEST"
+	TypeJWT     = "JWT"
+)
+
+// Api protocols: they choose the response style and the default payload format version.
+const (
+	ProtocolREST = "REST"
+	ProtocolHTTP = "HTTP"
+)
+
+// AuthorizerNone, named as a route's authorizer, lets the route through without identity.
+const AuthorizerNone = "NONE"
+
+// Authorizer turns an identity into a decision: identity sources, validation, TTL, one backend.
+//
+// +kubebuilder:object:root=true
+type Authorizer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec AuthorizerSpec `json:"spec"`
+}
+
+// AuthorizerSpec is the desired behaviour of an Authorizer.
+type AuthorizerSpec struct {
+	// Type is TOKEN, REQUEST or JWT.
+	// +kubebuilder:validation:Enum=TOKEN;REQUEST;JWT
+	Type string `json:"type"`
+	// IdentitySource names where the identity comes from: one header for TOKEN, one or more
+	// sources (comma-separated or a list) for REQUEST; JWT defaults to $request.header.Authorization.
+	IdentitySource StringOrList `json:"identitySource,omitempty"`
+	// IdentityValidationExpression is a regular expression the whole TOKEN value must match.
+	IdentityValidationExpression string `json:"identityValidationExpression,omitempty"`
+	// ResultTTLInSeconds is how long a backend answer is cached; 0 disables caching. Default 300.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	ResultTTLInSeconds *int32 `json:"resultTtlInSeconds,omitempty"`
+	// PayloadFormatVersion is the REQUEST event format, "1.0" or "2.0". The default follows the
+	// protocol of the Api (REST: 1.0, HTTP: 2.0).
+	// +kubebuilder:validation:Enum="1.0";"2.0"
+	PayloadFormatVersion string `json:"payloadFormatVersion,omitempty"`
+	// EnableSimpleResponses accepts {"isAuthorized": bool} answers (payload format 2.0 only).
+	EnableSimpleResponses bool `json:"enableSimpleResponses,omitempty"`
+
+	// Exactly one backend.
+	HTTP   *HTTPBackend   `json:"http,omitempty"`
+	Lambda *LambdaBackend `json:"lambda,omitempty"`
+	JWT    *JWTBackend    `json:"jwt,omitempty"`
+}
+
+// HTTPBackend is an HTTP endpoint that speaks the Lambda authorizer event and response JSON.
+type HTTPBackend struct {
+	// URL receives the event as a POST.
+	URL string `json:"url"`
+	// Timeout bounds one call. Default 5s, at most 30s.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	// Headers are added to every call, e.g. an API key from a secret.
+	Headers map[string]SecretValue `json:"headers,omitempty"`
+}
+
+// LambdaBackend is an AWS Lambda function invoked with the authorizer event.
+type LambdaBackend struct {
+	// FunctionName is the function's name or ARN.
+	FunctionName string `json:"functionName"`
+	// Qualifier is a version or alias.
+	Qualifier string `json:"qualifier,omitempty"`
+	// Region of the function; default from the function ARN or the SDK's configuration.
+	Region string `json:"region,omitempty"`
+	// Endpoint overrides the Lambda endpoint (emulators, VPC endpoints).
+	Endpoint string `json:"endpoint,omitempty"`
+	// Timeout bounds one invocation, retries included. Default 5s, at most 30s.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// JWTBackend verifies JSON Web Tokens itself and produces the policy from rules.
+type JWTBackend struct {
+	// Issuer must equal the token's iss claim.
+	Issuer string `json:"issuer"`
+	// Audience lists accepted values; aud or client_id must hold one.
+	Audience []string `json:"audience,omitempty"`
+	// JWKSURI is where the signing keys are published. Default: the issuer's OIDC discovery document.
+	JWKSURI string `json:"jwksUri,omitempty"`
+	// Keys are inline keys, used instead of a remote key set.
+	Keys *JWTKeys `json:"keys,omitempty"`
+	// Algorithms allowed; default RS256, ES256, PS256. "none" is never accepted.
+	Algorithms []string `json:"algorithms,omitempty"`
+	// ClockSkew tolerated on exp, nbf and iat. Default 60s.
+	ClockSkew *metav1.Duration `json:"clockSkew,omitempty"`
+	// PrincipalIDClaim names the claim that becomes the principalId. Default sub.
+	PrincipalIDClaim string `json:"principalIdClaim,omitempty"`
+	// ContextClaims are passed as the authorizer context.
+	ContextClaims []string `json:"contextClaims,omitempty"`
+	// Policy rules, evaluated in order, produce the IAM policy. None: allow the routes this
+	// authorizer guards.
+	Policy []PolicyRule `json:"policy,omitempty"`
+}
+
+// JWTKeys are verification keys given in the configuration.
+type JWTKeys struct {
+	// JWKS is an inline JSON Web Key Set.
+	JWKS string `json:"jwks,omitempty"`
+	// PEMFile is a file of PEM public keys.
+	PEMFile string `json:"pemFile,omitempty"`
+	// HMACSecret is a shared secret for HS256/384/512.
+	HMACSecret *SecretValue `json:"hmacSecret,omitempty"`
+}
+
+// PolicyRule grants or denies routes to tokens holding any of the scopes.
+type PolicyRule struct {
+	// Scopes: any of them; empty means everyone.
+	Scopes []string `json:"scopes,omitempty"`
+	// +kubebuilder:validation:Enum=Allow;Deny
+	Effect string `json:"effect"`
+	// Routes as "METHOD /path", with * wildcards and {claim} substitutions.
+	Routes []string `json:"routes"`
+}
+
+// SecretValue is a value given inline or read from the environment or a file.
+type SecretValue struct {
+	Value     string     `json:"value,omitempty"`
+	ValueFrom *ValueFrom `json:"valueFrom,omitempty"`
+}
+
+// ValueFrom names where a secret value is read from: exactly one of env or file.
+type ValueFrom struct {
+	Env  string `json:"env,omitempty"`
+	File string `json:"file,omitempty"`
+}
+
+// Api is one API: hosts, stage, routes and the authorizers guarding them.
+//
+// +kubebuilder:object:root=true
+type Api struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec ApiSpec `json:"spec"`
+}
+
+// ApiSpec is the desired behaviour of an Api.
+type ApiSpec struct {
+	// Protocol is REST or HTTP; it chooses response bodies and the default payload version.
+	// +kubebuilder:validation:Enum=REST;HTTP
+	Protocol  string `json:"protocol,omitempty"`
+	Region    string `json:"region"`
+	AccountID string `json:"accountId"`
+	APIID     string `json:"apiId"`
+	Stage     string `json:"stage"`
+	// Hosts matched against :authority, port ignored; "*.example.org" matches subdomains.
+	Hosts []string `json:"hosts,omitempty"`
+	// BasePath is stripped before routing and before the methodArn.
+	BasePath       string            `json:"basePath,omitempty"`
+	StageVariables map[string]string `json:"stageVariables,omitempty"`
+	// DefaultAuthorizer guards routes that name none.
+	DefaultAuthorizer string  `json:"defaultAuthorizer,omitempty"`
+	Routes            []Route `json:"routes"`
+	CORS              *CORS   `json:"cors,omitempty"`
+}
+
+// Route is a path template and the methods it serves.
+type Route struct {
+	// Path with literal, {param} and a final {proxy+} segment.
+	Path string `json:"path"`
+	// Methods, or ANY.
+	Methods []string `json:"methods"`
+	// Authorizer overrides the Api default; NONE lets the route through without identity.
+	Authorizer string `json:"authorizer,omitempty"`
+	// AuthorizationScopes: the token must hold one (JWT authorizers).
+	AuthorizationScopes []string `json:"authorizationScopes,omitempty"`
+}
+
+// CORS controls preflight handling.
+type CORS struct {
+	// AllowPreflight lets OPTIONS requests without an explicit OPTIONS route through unauthenticated.
+	AllowPreflight bool `json:"allowPreflight,omitempty"`
+}
+
+// StringOrList is a list of strings that may be written as one comma-separated string.
+type StringOrList []string
+
+// UnmarshalJSON accepts "a, b" as well as ["a", "b"].
+func (s *StringOrList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = nil
+		for _, part := range strings.Split(one, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				*s = append(*s, part)
+			}
+		}
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return fmt.Errorf("want a string or a list of strings")
+	}
+	*s = list
+	return nil
+}

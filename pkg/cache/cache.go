@@ -1,0 +1,173 @@
+// Package cache holds authorizer answers per identity: a ristretto cache bounded in bytes, a small
+// write-through map that covers ristretto's asynchronous admission, and singleflight so that a
+// burst of requests for one cold identity makes exactly one backend call.
+package cache
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// Key identifies one identity of one authorizer spec (see identity.Key): a sha256.
+type Key [32]byte
+
+// Entry is what is kept per identity. It is immutable once stored; V is the caller's answer type.
+type Entry[V any] struct {
+	key     Key
+	Value   V
+	Expires time.Time
+}
+
+// Options size the cache.
+type Options struct {
+	// MaxBytes bounds the total cost of the entries.
+	MaxBytes int64
+	// AvgEntryBytes is the expected cost of one entry, used to size ristretto's admission counters.
+	AvgEntryBytes int64
+	// RecentEntries bounds the write-through map; default 4096.
+	RecentEntries int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Cache maps Keys to answers of type V.
+type Cache[V any] struct {
+	store  *ristretto.Cache[uint64, *Entry[V]]
+	recent *recentMap[V]
+	flight singleflight.Group
+	now    func() time.Time
+}
+
+// New makes a cache bounded by opts.MaxBytes.
+func New[V any](opts Options) (*Cache[V], error) {
+	if opts.MaxBytes <= 0 {
+		return nil, fmt.Errorf("cache: max bytes must be positive, got %d", opts.MaxBytes)
+	}
+	if opts.AvgEntryBytes <= 0 {
+		opts.AvgEntryBytes = 512
+	}
+	if opts.RecentEntries <= 0 {
+		opts.RecentEntries = 4096
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	counters := 10 * opts.MaxBytes / opts.AvgEntryBytes
+	if counters < 1000 {
+		counters = 1000
+	}
+	store, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry[V]]{
+		NumCounters: counters,
+		MaxCost:     opts.MaxBytes,
+		BufferItems: 64,
+		Metrics:     false,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	return &Cache[V]{store: store, recent: newRecentMap[V](opts.RecentEntries), now: opts.Now}, nil
+}
+
+// Close releases ristretto's goroutines.
+func (c *Cache[V]) Close() { c.store.Close() }
+
+// storeKey is the 64-bit hash ristretto indexes by. The full key is kept in the entry and compared
+// on every hit, so a 64-bit collision is a miss, never another identity's answer.
+func storeKey(k *Key) uint64 { return binary.LittleEndian.Uint64(k[:8]) }
+
+// Get returns the live entry for k.
+func (c *Cache[V]) Get(k *Key) (*Entry[V], bool) {
+	now := c.now()
+	if e, ok := c.store.Get(storeKey(k)); ok && e.key == *k && now.Before(e.Expires) {
+		return e, true
+	}
+	return c.recent.get(k, now)
+}
+
+// Fetch is called on a miss; it returns the value, its cost in bytes, and how long it may live
+// (0 or less: not cached).
+type Fetch[V any] func(ctx context.Context) (v V, cost int64, ttl time.Duration, err error)
+
+// GetOrFetch returns the entry for k, calling fetch once for all concurrent callers of one cold
+// key. cached reports whether the answer came from the cache. Errors are never cached.
+func (c *Cache[V]) GetOrFetch(ctx context.Context, k *Key, fetch Fetch[V]) (e *Entry[V], cached bool, err error) {
+	if e, ok := c.Get(k); ok {
+		return e, true, nil
+	}
+	// Only the caller that starts the flight runs this closure; fetched tells it so.
+	fetched := false
+	ch := c.flight.DoChan(string(k[:]), func() (any, error) {
+		// A caller that lost the race to start this flight may arrive after the previous
+		// flight stored the entry.
+		if e, ok := c.Get(k); ok {
+			return e, nil
+		}
+		fetched = true
+		// The flight outlives any one caller's cancellation: the others still wait for it.
+		v, cost, ttl, err := fetch(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
+		}
+		e := &Entry[V]{key: *k, Value: v, Expires: c.now().Add(ttl)}
+		if ttl > 0 {
+			c.recent.put(e)
+			c.store.SetWithTTL(storeKey(k), e, cost, ttl)
+		}
+		return e, nil
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, false, res.Err
+		}
+		return res.Val.(*Entry[V]), !fetched, nil
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+// recentMap remembers the latest entries until ristretto has applied its buffered Sets (or
+// rejected them), so a request right after a miss never calls the backend a second time.
+type recentMap[V any] struct {
+	mu    sync.Mutex
+	items map[Key]*Entry[V]
+	order []Key
+	next  int
+}
+
+func newRecentMap[V any](size int) *recentMap[V] {
+	return &recentMap[V]{items: make(map[Key]*Entry[V], size), order: make([]Key, 0, size)}
+}
+
+func (r *recentMap[V]) get(k *Key, now time.Time) (*Entry[V], bool) {
+	r.mu.Lock()
+	e, ok := r.items[*k]
+	r.mu.Unlock()
+	if !ok || !now.Before(e.Expires) {
+		return nil, false
+	}
+	return e, true
+}
+
+func (r *recentMap[V]) put(e *Entry[V]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.items[e.key]; ok {
+		r.items[e.key] = e
+		return
+	}
+	if len(r.order) < cap(r.order) {
+		r.order = append(r.order, e.key)
+	} else {
+		delete(r.items, r.order[r.next])
+		r.order[r.next] = e.key
+		r.next = (r.next + 1) % len(r.order)
+	}
+	r.items[e.key] = e
+}

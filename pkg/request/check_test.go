@@ -1,0 +1,219 @@
+package request
+
+import (
+	"errors"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+)
+
+// checkRequest builds a CheckRequest the way Envoy's ext_authz filter fills one.
+func checkRequest(h *authv3.AttributeContext_HttpRequest, sourceIP string, ext map[string]string) *authv3.CheckRequest {
+	attrs := &authv3.AttributeContext{
+		Request:           &authv3.AttributeContext_Request{Http: h},
+		ContextExtensions: ext,
+	}
+	if sourceIP != "" {
+		attrs.Source = &authv3.AttributeContext_Peer{Address: &corev3.Address{
+			Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+				Address:       sourceIP,
+				PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: 51234},
+			}},
+		}}
+	}
+	return &authv3.CheckRequest{Attributes: attrs}
+}
+
+func typicalHTTP() *authv3.AttributeContext_HttpRequest {
+	return &authv3.AttributeContext_HttpRequest{
+		Id:       "envoy-stream-id",
+		Method:   "GET",
+		Host:     "api.example.com:8443",
+		Path:     "/prod/pets/42?limit=10&sort=asc",
+		Scheme:   "https",
+		Protocol: "HTTP/2",
+		Headers: map[string]string{
+			":authority":      "api.example.com:8443",
+			":method":         "GET",
+			":path":           "/prod/pets/42?limit=10&sort=asc",
+			"authorization":   "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJl",
+			"user-agent":      "curl/8.5.0",
+			"accept":          "application/json",
+			"x-request-id":    "5f1c2c8e-7b0a-4b6e-9d8c-6f2b3e1a9c7d",
+			"x-forwarded-for": "203.0.113.7",
+		},
+	}
+}
+
+func TestFromCheck(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	ext := map[string]string{"api": "petstore"}
+	h := typicalHTTP()
+	got, err := FromCheck(checkRequest(h, "203.0.113.7", ext), now)
+	if err != nil {
+		t.Fatalf("FromCheck error: %v", err)
+	}
+	want := Request{
+		Method:            "GET",
+		Host:              "api.example.com",
+		Authority:         "api.example.com:8443",
+		Scheme:            "https",
+		Protocol:          "HTTP/2",
+		RawPath:           "/prod/pets/42",
+		Path:              "/prod/pets/42",
+		RawQuery:          "limit=10&sort=asc",
+		SourceIP:          "203.0.113.7",
+		RequestID:         "5f1c2c8e-7b0a-4b6e-9d8c-6f2b3e1a9c7d",
+		ContextExtensions: ext,
+		Time:              now,
+	}
+	headers := got.Headers
+	got.Headers = nil
+	if !equalRequest(*got, want) {
+		t.Errorf("FromCheck =\n%+v\nwant\n%+v", *got, want)
+	}
+	if !maps.Equal(headers, h.Headers) {
+		t.Errorf("Headers = %v, want Envoy's map %v", headers, h.Headers)
+	}
+}
+
+func equalRequest(a, b Request) bool {
+	return a.Method == b.Method && a.Host == b.Host && a.Authority == b.Authority &&
+		a.Scheme == b.Scheme && a.Protocol == b.Protocol && a.RawPath == b.RawPath &&
+		a.Path == b.Path && a.RawQuery == b.RawQuery && a.SourceIP == b.SourceIP &&
+		a.RequestID == b.RequestID && maps.Equal(a.ContextExtensions, b.ContextExtensions) &&
+		a.Time.Equal(b.Time) && maps.Equal(a.Headers, b.Headers)
+}
+
+func TestFromCheckFields(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(h *authv3.AttributeContext_HttpRequest)
+		check func(t *testing.T, r *Request)
+	}{
+		{
+			name: "upper-case host lowered, authority kept",
+			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Host = "API.Example.com:8443" },
+			check: func(t *testing.T, r *Request) {
+				if r.Host != "api.example.com" || r.Authority != "API.Example.com:8443" {
+					t.Errorf("Host, Authority = %q, %q", r.Host, r.Authority)
+				}
+			},
+		},
+		{
+			name: "lower-case method raised",
+			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Method = "delete" },
+			check: func(t *testing.T, r *Request) {
+				if r.Method != "DELETE" {
+					t.Errorf("Method = %q, want DELETE", r.Method)
+				}
+			},
+		},
+		{
+			name: "encoded path decoded, raw path kept",
+			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Path = "/pets/my%20dog?x=%2F" },
+			check: func(t *testing.T, r *Request) {
+				if r.Path != "/pets/my dog" || r.RawPath != "/pets/my%20dog" || r.RawQuery != "x=%2F" {
+					t.Errorf("Path, RawPath, RawQuery = %q, %q, %q", r.Path, r.RawPath, r.RawQuery)
+				}
+			},
+		},
+		{
+			name: "request ID falls back to the stream ID",
+			edit: func(h *authv3.AttributeContext_HttpRequest) { delete(h.Headers, "x-request-id") },
+			check: func(t *testing.T, r *Request) {
+				if r.RequestID != "envoy-stream-id" {
+					t.Errorf("RequestID = %q, want envoy-stream-id", r.RequestID)
+				}
+			},
+		},
+		{
+			name: "raw header map read when headers map is empty",
+			edit: func(h *authv3.AttributeContext_HttpRequest) {
+				h.Headers = nil
+				h.HeaderMap = rawHeaders("x-request-id", "raw-id", "authorization", "Bearer t")
+			},
+			check: func(t *testing.T, r *Request) {
+				if r.RequestID != "raw-id" || r.Header("authorization") != "Bearer t" {
+					t.Errorf("RequestID, authorization = %q, %q", r.RequestID, r.Header("authorization"))
+				}
+			},
+		},
+		{
+			name: "IPv6 host without brackets or port",
+			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Host = "[2001:db8::1]:443" },
+			check: func(t *testing.T, r *Request) {
+				if r.Host != "2001:db8::1" || r.Authority != "[2001:db8::1]:443" {
+					t.Errorf("Host, Authority = %q, %q", r.Host, r.Authority)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := typicalHTTP()
+			tt.edit(h)
+			r, err := FromCheck(checkRequest(h, "", nil), time.Time{})
+			if err != nil {
+				t.Fatalf("FromCheck error: %v", err)
+			}
+			tt.check(t, r)
+		})
+	}
+}
+
+func TestFromCheckNoSource(t *testing.T) {
+	r, err := FromCheck(checkRequest(typicalHTTP(), "", nil), time.Time{})
+	if err != nil {
+		t.Fatalf("FromCheck error: %v", err)
+	}
+	if r.SourceIP != "" {
+		t.Errorf("SourceIP = %q, want empty when Envoy sends no source", r.SourceIP)
+	}
+}
+
+func TestFromCheckRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		req  func() *authv3.CheckRequest
+		want error
+	}{
+		{"nil request", func() *authv3.CheckRequest { return nil }, ErrNoHTTPAttributes},
+		{"no HTTP attributes", func() *authv3.CheckRequest { return &authv3.CheckRequest{} }, ErrNoHTTPAttributes},
+		{"empty method", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Method = "" }), ErrBadMethod},
+		{"method with space", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Method = "GET X" }), ErrBadMethod},
+		{"host with userinfo", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Host = "a@b" }), ErrBadHost},
+		{"absolute-form target", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Path = "http://evil/x" }), ErrBadPath},
+		{"CONNECT without path", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Path = "" }), ErrBadPath},
+		{"traversal before query", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Path = "/a/%2e%2e/admin?x=1" }), ErrBadPath},
+		{"target over limit", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
+			h.Path = "/?" + strings.Repeat("q", MaxPathBytes)
+		}), ErrTooLarge},
+		{"headers over limit", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
+			h.Headers["cookie"] = strings.Repeat("c", MaxHeaderBytes)
+		}), ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := FromCheck(tt.req(), time.Time{})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("FromCheck = %+v, %v; want %v", r, err, tt.want)
+			}
+			if r != nil {
+				t.Errorf("FromCheck returned a Request with error %v", err)
+			}
+		})
+	}
+}
+
+func withHTTP(edit func(h *authv3.AttributeContext_HttpRequest)) func() *authv3.CheckRequest {
+	return func() *authv3.CheckRequest {
+		h := typicalHTTP()
+		edit(h)
+		return checkRequest(h, "", nil)
+	}
+}

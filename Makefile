@@ -14,7 +14,7 @@ RIE_VERSION            := v0.0.0-20261030222936-bef5c4ba774d
 
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all run build test unit e2e bench fuzz lint generate image helm-lint tools clean
+.PHONY: all run build test bench fuzz lint generate image helm-lint tools test-tools clean
 
 all: build
 
@@ -27,14 +27,14 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/portcullis ./cmd/portcullis
 
 ## test: vet, race-enabled unit tests and the end-to-end tests of the built binary
-test: tools build
+test: test-tools build
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -timeout 15m ./...
 
 ## bench: Go benchmarks of the hot path and the gRPC load comparison
-bench: tools build
+bench: $(BIN)/ghz build
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 	$(GO) run ./test/load -ghz $(BIN)/ghz -portcullis $(BIN)/portcullis
 
@@ -64,7 +64,9 @@ helm-lint: $(BIN)/helm
 	$(BIN)/helm lint deploy/helm/portcullis
 	$(BIN)/helm template portcullis deploy/helm/portcullis > /dev/null
 
-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen $(BIN)/ghz $(BIN)/grpcurl
+## tools: every pinned tool; test-tools: the ones the tests run
+tools: test-tools $(BIN)/ghz $(BIN)/grpcurl
+test-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen
 
 $(BIN)/grpcurl:
 	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)

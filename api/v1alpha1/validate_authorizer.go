@@ -1,0 +1,133 @@
+package v1alpha1
+
+import (
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/portcullis-dev/portcullis/pkg/identity"
+)
+
+func (s *AuthorizerSpec) validate(errs *fieldErrors, p *field.Path) {
+	switch s.Type {
+	case TypeToken, TypeRequest, TypeJWT:
+	case "":
+		errs.add(p.Child("type"), "required: want TOKEN, REQUEST or JWT")
+		return
+	default:
+		errs.add(p.Child("type"), "unknown type %q: want TOKEN, REQUEST or JWT", s.Type)
+		return
+	}
+	s.validateIdentitySources(errs, p.Child("identitySource"))
+	s.validateValidationExpression(errs, p.Child("identityValidationExpression"))
+	if ttl := s.ResultTTLInSeconds; ttl != nil && (*ttl < 0 || *ttl > MaxResultTTLInSeconds) {
+		errs.add(p.Child("resultTtlInSeconds"), "%d out of range: want 0 to %d", *ttl, MaxResultTTLInSeconds)
+	}
+	s.validatePayloadFormat(errs, p)
+	s.validateBackends(errs, p)
+}
+
+func (s *AuthorizerSpec) validateIdentitySources(errs *fieldErrors, p *field.Path) {
+	sources := make([]identity.Source, 0, len(s.IdentitySource))
+	for i, expr := range s.IdentitySource {
+		src, err := identity.Parse(expr)
+		if err != nil {
+			errs.add(p.Index(i), "%v", err)
+			continue
+		}
+		sources = append(sources, src)
+	}
+	if len(sources) != len(s.IdentitySource) {
+		return
+	}
+	headerOnly := !slices.ContainsFunc(sources, func(src identity.Source) bool { return src.Kind != identity.KindHeader })
+	switch s.Type {
+	case TypeToken:
+		if len(sources) != 1 || !headerOnly {
+			errs.add(p, "TOKEN authorizers take exactly one header source, e.g. method.request.header.Authorization")
+		}
+	case TypeRequest:
+		if len(sources) == 0 {
+			errs.add(p, "required: REQUEST authorizers take one or more sources")
+		}
+	case TypeJWT:
+		if len(sources) > 1 || !headerOnly {
+			errs.add(p, "JWT authorizers take at most one header source (default %s)", DefaultJWTIdentitySource)
+		}
+	}
+}
+
+func (s *AuthorizerSpec) validateValidationExpression(errs *fieldErrors, p *field.Path) {
+	if s.IdentityValidationExpression == "" {
+		return
+	}
+	if s.Type != TypeToken {
+		errs.add(p, "only TOKEN authorizers use an identity validation expression")
+		return
+	}
+	if _, err := identity.CompileValidation(s.IdentityValidationExpression); err != nil {
+		errs.add(p, "%v", err)
+	}
+}
+
+func (s *AuthorizerSpec) validatePayloadFormat(errs *fieldErrors, p *field.Path) {
+	version := p.Child("payloadFormatVersion")
+	switch {
+	case s.PayloadFormatVersion == "":
+	case s.Type != TypeRequest:
+		errs.add(version, "only REQUEST authorizers have a payload format version")
+	case s.PayloadFormatVersion != PayloadFormat10 && s.PayloadFormatVersion != PayloadFormat20:
+		errs.add(version, "unknown version %q: want \"1.0\" or \"2.0\"", s.PayloadFormatVersion)
+	}
+	if !s.EnableSimpleResponses {
+		return
+	}
+	simple := p.Child("enableSimpleResponses")
+	switch {
+	case s.Type != TypeRequest:
+		errs.add(simple, "only REQUEST authorizers with payload format 2.0 give simple responses")
+	case s.PayloadFormatVersion == PayloadFormat10:
+		errs.add(simple, "simple responses need payloadFormatVersion \"2.0\"")
+	}
+}
+
+// validateBackends checks that exactly one backend is set and that it fits the type, and the
+// settings of every backend present.
+func (s *AuthorizerSpec) validateBackends(errs *fieldErrors, p *field.Path) {
+	s.validateBackendChoice(errs, p)
+	if s.HTTP != nil {
+		s.HTTP.validate(errs, p.Child("http"))
+	}
+	if s.Lambda != nil {
+		s.Lambda.validate(errs, p.Child("lambda"))
+	}
+	if s.JWT != nil {
+		s.JWT.validate(errs, p.Child("jwt"))
+	}
+}
+
+func (s *AuthorizerSpec) validateBackendChoice(errs *fieldErrors, p *field.Path) {
+	var set []string
+	if s.HTTP != nil {
+		set = append(set, "http")
+	}
+	if s.Lambda != nil {
+		set = append(set, "lambda")
+	}
+	if s.JWT != nil {
+		set = append(set, "jwt")
+	}
+	switch {
+	case len(set) == 0 && s.Type == TypeJWT:
+		errs.add(p.Child("jwt"), "required: JWT authorizers need a jwt backend")
+	case len(set) == 0:
+		errs.add(p, "no backend: %s authorizers need one of http or lambda", s.Type)
+	case len(set) > 1:
+		errs.add(p, "%s are all set: want exactly one backend", strings.Join(set, " and "))
+	case s.Type == TypeJWT && s.JWT == nil:
+		errs.add(p.Child(set[0]), "JWT authorizers use the jwt backend, not %s", set[0])
+	case s.Type != TypeJWT && s.JWT != nil:
+		errs.add(p.Child("jwt"), "%s authorizers need an http or lambda backend; jwt is for type JWT", s.Type)
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/portcullis-dev/portcullis/pkg/admin"
+	"github.com/portcullis-dev/portcullis/pkg/config"
+	"github.com/portcullis-dev/portcullis/pkg/engine"
+	"github.com/portcullis-dev/portcullis/pkg/extauthz"
+)
+
+type serveFlags struct {
+	configs         listFlag
+	grpcAddr        string
+	httpAddr        string
+	cacheMaxBytes   int64
+	headerPrefix    string
+	shutdownTimeout time.Duration
+	logLevel        string
+}
+
+func runServe(ctx context.Context, args []string, io stdio) int {
+	var f serveFlags
+	fs := newFlagSet("serve", io)
+	fs.Var(&f.configs, "config", "config file or directory (repeatable); none: the embedded demo")
+	fs.StringVar(&f.grpcAddr, "grpc-addr", ":50051", "gRPC listen address (ext_authz, health, reflection)")
+	fs.StringVar(&f.httpAddr, "http-addr", ":8181", "admin HTTP listen address (/healthz, /readyz, /metrics)")
+	fs.Int64Var(&f.cacheMaxBytes, "cache-max-bytes", 64<<20, "decision cache bound in bytes")
+	fs.StringVar(&f.headerPrefix, "header-prefix", engine.DefaultHeaderPrefix, "prefix of the headers passed upstream")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight Checks may take to finish on SIGTERM")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args, os.Getenv); err != nil {
+		return 2
+	}
+	log, err := newLogger(io, f.logLevel)
+	if err != nil {
+		fmt.Fprintln(io.err, "portcullis serve:", err)
+		return 2
+	}
+	if err := serve(ctx, f, log); err != nil {
+		log.Error("serve failed", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+func newLogger(io stdio, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(io.err, &slog.HandlerOptions{Level: l})), nil
+}
+
+func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	loader := newLoader(f.configs, log, reg)
+	snap, err := loader.build(ctx)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(snap, engine.Options{
+		CacheMaxBytes: f.cacheMaxBytes,
+		HeaderPrefix:  f.headerPrefix,
+		Logger:        log,
+		Metrics:       engine.NewMetrics(reg),
+	})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	grpcLis, err := net.Listen("tcp", f.grpcAddr)
+	if err != nil {
+		return fmt.Errorf("--grpc-addr: %w", err)
+	}
+	httpLis, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("--http-addr: %w", err)
+	}
+
+	gs := grpc.NewServer()
+	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{Logger: log, Registry: reg}))
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+
+	hsrv := &http.Server{
+		Handler: admin.Handler(admin.Options{
+			Ready:    func() error { return config.Ready(eng.Snapshot()) },
+			Gatherer: reg,
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+
+	errc := make(chan error, 2)
+	go func() { errc <- gs.Serve(grpcLis) }()
+	go func() { errc <- hsrv.Serve(httpLis) }()
+	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			loader.reload(ctx, eng)
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return shutdown(gs, hs, hsrv, f.shutdownTimeout, log)
+		}
+	}
+}
+
+// shutdown stops taking new Checks, lets in-flight ones finish within timeout, then stops.
+func shutdown(gs *grpc.Server, hs *health.Server, hsrv *http.Server, timeout time.Duration, log *slog.Logger) error {
+	log.Info("shutting down", "timeout", timeout.String())
+	hs.Shutdown()
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		log.Warn("shutdown timeout: stopping with Checks in flight")
+		gs.Stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := hsrv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,52 @@
+package config
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/pkg/authorizer"
+	httpbackend "github.com/portcullis-dev/portcullis/pkg/authorizer/http"
+	lambdabackend "github.com/portcullis-dev/portcullis/pkg/authorizer/lambda"
+)
+
+// backend makes the authorizer's backend; on error it also names the field at fault.
+func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, error) {
+	spec := &a.Spec
+	secret := func(v v1alpha1.SecretValue) (string, error) {
+		return authorizer.ResolveSecret(v, c.opts.Getenv, c.opts.ReadFile)
+	}
+	switch {
+	case spec.HTTP != nil:
+		headers := make(map[string]string, len(spec.HTTP.Headers))
+		for name, v := range spec.HTTP.Headers {
+			s, err := secret(v)
+			if err != nil {
+				return nil, "spec.http.headers." + name, err
+			}
+			headers[name] = s
+		}
+		b, err := httpbackend.New(a.Name, httpbackend.Config{
+			URL:     spec.HTTP.URL,
+			Timeout: spec.HTTP.Timeout.Duration,
+			Headers: headers,
+			Simple:  spec.EnableSimpleResponses,
+		}, c.httpClient())
+		return b, "spec.http", err
+	case spec.Lambda != nil:
+		b, err := lambdabackend.New(c.ctx, a.Name, spec.Lambda, lambdabackend.Options{
+			Type:           spec.Type,
+			PayloadVersion: spec.PayloadFormatVersion,
+			Simple:         spec.EnableSimpleResponses,
+		})
+		return b, "spec.lambda", err
+	}
+	return nil, "spec", fmt.Errorf("no backend: set one of http, lambda or jwt")
+}
+
+func (c *compiler) httpClient() *http.Client {
+	if c.opts.HTTPClient == nil {
+		c.opts.HTTPClient = httpbackend.NewClient()
+	}
+	return c.opts.HTTPClient
+}

@@ -1,0 +1,241 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/pkg/authorizer"
+	"github.com/portcullis-dev/portcullis/pkg/identity"
+	"github.com/portcullis-dev/portcullis/pkg/routes"
+)
+
+// BuildOptions say where the configuration comes from and how backends are made.
+type BuildOptions struct {
+	// Paths are files and directories; none means the embedded demo configuration.
+	Paths []string
+	// ValidateOnly compiles everything but makes no backend: no secret is read, no key set is
+	// fetched. For `portcullis validate`.
+	ValidateOnly bool
+	Logger       *slog.Logger
+	Getenv       func(string) string
+	ReadFile     func(string) ([]byte, error)
+	HTTPClient   *http.Client
+	// WrapBackend, when set, wraps every backend made (test-invoke records calls with it).
+	WrapBackend func(name string, b authorizer.Backend) authorizer.Backend
+	// Generation numbers the snapshot.
+	Generation uint64
+}
+
+// Build loads, validates and compiles a complete Snapshot. Every problem is reported in one
+// ErrorList; nothing is half-built: on error, backends already made are closed.
+func Build(ctx context.Context, opts BuildOptions) (*Snapshot, error) {
+	opts.defaults()
+	var set *Set
+	var err error
+	isDemo := len(opts.Paths) == 0
+	if isDemo {
+		set, err = LoadBytes("embedded demo config", []byte(nil))
+	} else {
+		set, err = Load(opts.Paths...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &compiler{ctx: ctx, opts: opts, set: set}
+	snap := &Snapshot{
+		Generation:  opts.Generation,
+		Sources:     opts.Paths,
+		Demo:        isDemo,
+		apis:        map[string]*Api{},
+		exactHosts:  map[string]*Api{},
+		authorizers: map[string]*Authorizer{},
+	}
+	if isDemo {
+		snap.Sources = []string{"embedded demo config"}
+	}
+	for _, a := range set.Authorizers {
+		if ca := c.authorizer(a); ca != nil {
+			snap.authorizers[a.Name] = ca
+		}
+	}
+	for _, a := range set.Apis {
+		if ca := c.api(a, snap); ca != nil {
+			snap.addApi(a, ca)
+		}
+	}
+	if len(c.errs) > 0 {
+		snap.Close()
+		return nil, c.errs
+	}
+	return snap, nil
+}
+
+func (o *BuildOptions) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+}
+
+// compiler turns the validated Set into compiled objects, collecting every problem.
+type compiler struct {
+	ctx  context.Context
+	opts BuildOptions
+	set  *Set
+	errs ErrorList
+}
+
+func (c *compiler) authorizer(a *v1alpha1.Authorizer) *Authorizer {
+	spec := &a.Spec
+	ex, err := identity.Compile(spec.IdentitySource)
+	if err != nil {
+		c.errs = append(c.errs, c.set.Errorf(a, "spec.identitySource", "%v", err))
+		return nil
+	}
+	ca := &Authorizer{
+		Name:     a.Name,
+		UID:      spec.Hash(),
+		Type:     spec.Type,
+		Identity: ex,
+		TTL:      time.Duration(*spec.ResultTTLInSeconds) * time.Second,
+		Simple:   spec.EnableSimpleResponses,
+		Spec:     spec,
+	}
+	if spec.IdentityValidationExpression != "" {
+		re, err := identity.CompileValidation(spec.IdentityValidationExpression)
+		if err != nil {
+			c.errs = append(c.errs, c.set.Errorf(a, "spec.identityValidationExpression", "%v", err))
+			return nil
+		}
+		ca.Validation = re
+	}
+	if c.opts.ValidateOnly {
+		return ca
+	}
+	b, field, err := c.backend(a)
+	if err != nil {
+		c.errs = append(c.errs, c.set.Errorf(a, field, "%v", err))
+		return nil
+	}
+	if c.opts.WrapBackend != nil {
+		b = c.opts.WrapBackend(a.Name, b)
+	}
+	ca.Backend = b
+	return ca
+}
+
+func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
+	spec := &a.Spec
+	specs := make([]routes.Spec, len(spec.Routes))
+	for i, r := range spec.Routes {
+		specs[i] = routes.Spec{Path: r.Path, Methods: r.Methods}
+	}
+	table, errs := routes.Compile(specs)
+	for _, err := range errs {
+		var re *routes.Error
+		if errors.As(err, &re) {
+			c.errs = append(c.errs, c.set.Errorf(a, fmt.Sprintf("spec.routes[%d].%s", re.Index, re.Field), "%s", re.Reason))
+		} else {
+			c.errs = append(c.errs, c.set.Errorf(a, "spec.routes", "%v", err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil
+	}
+	ca := &Api{
+		Name:           a.Name,
+		Protocol:       spec.Protocol,
+		Region:         spec.Region,
+		AccountID:      spec.AccountID,
+		APIID:          spec.APIID,
+		Stage:          spec.Stage,
+		BasePath:       strings.TrimSuffix(spec.BasePath, "/"),
+		StageVariables: spec.StageVariables,
+		AllowPreflight: spec.CORS != nil && spec.CORS.AllowPreflight,
+		Routes:         table,
+		Route:          make([]*Route, len(spec.Routes)),
+	}
+	for i, r := range spec.Routes {
+		name := r.Authorizer
+		if name == "" {
+			name = spec.DefaultAuthorizer
+		}
+		route := &Route{Template: r.Path, Methods: r.Methods, Scopes: r.AuthorizationScopes}
+		if name != v1alpha1.AuthorizerNone {
+			route.Authorizer = snap.authorizers[name]
+			if route.Authorizer == nil {
+				// The loader checked the name exists; the authorizer itself failed to compile
+				// and was reported already.
+				return nil
+			}
+		}
+		ca.Route[i] = route
+	}
+	return ca
+}
+
+// addApi indexes an Api by name and by its hosts.
+func (s *Snapshot) addApi(a *v1alpha1.Api, ca *Api) {
+	s.apis[ca.Name] = ca
+	if len(a.Spec.Hosts) == 0 {
+		s.hostless = ca
+	}
+	for _, h := range a.Spec.Hosts {
+		if suffix, ok := strings.CutPrefix(h, "*"); ok {
+			s.wildcards = append(s.wildcards, wildcardHost{suffix: suffix, api: ca})
+			continue
+		}
+		s.exactHosts[h] = ca
+	}
+	// Longest suffix first, so the most specific wildcard wins.
+	for i := len(s.wildcards) - 1; i > 0 && len(s.wildcards[i].suffix) > len(s.wildcards[i-1].suffix); i-- {
+		s.wildcards[i], s.wildcards[i-1] = s.wildcards[i-1], s.wildcards[i]
+	}
+}
+
+// Close stops what the snapshot's backends run in the background (key set refreshes).
+func (s *Snapshot) Close() {
+	for _, a := range s.authorizers {
+		if c, ok := a.Backend.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
+}
+
+// Ready reports why snap cannot serve yet (a remote key set not fetched), or nil.
+func Ready(snap *Snapshot) error {
+	for _, a := range snap.Authorizers() {
+		if r, ok := a.Backend.(interface{ Ready() bool }); ok && !r.Ready() {
+			return fmt.Errorf("authorizer %q: signing keys not fetched yet", a.Name)
+		}
+	}
+	return nil
+}
+
+// WaitReady waits until snap is Ready, at most timeout.
+func WaitReady(ctx context.Context, snap *Snapshot, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := Ready(snap)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+)
+
+// checkReferences checks what an Api says about Authorizers: that they exist, that a route's
+// authorizationScopes go to a JWT authorizer, and that an authorizer with simple responses is
+// used at payload format 2.0.
+func (l *loader) checkReferences(set *Set) {
+	for _, d := range l.docs {
+		api, ok := d.obj.(*v1alpha1.Api)
+		if !ok || d.broken {
+			continue
+		}
+		spec := &api.Spec
+		if spec.DefaultAuthorizer != "" {
+			l.checkAuthorizerRef(set, d, "spec.defaultAuthorizer", spec.DefaultAuthorizer, spec.Protocol)
+		}
+		for i := range spec.Routes {
+			route := &spec.Routes[i]
+			if route.Authorizer != "" {
+				l.checkAuthorizerRef(set, d, fmt.Sprintf("spec.routes[%d].authorizer", i), route.Authorizer, spec.Protocol)
+			}
+			l.checkScopes(set, d, i, route, spec.RouteAuthorizer(route))
+		}
+	}
+}
+
+func (l *loader) checkAuthorizerRef(set *Set, d *document, field, name, protocol string) {
+	if name == v1alpha1.AuthorizerNone {
+		return
+	}
+	a := set.Authorizer(name)
+	if a == nil {
+		l.report(d, field, "no Authorizer named %q", name)
+		return
+	}
+	if a.Spec.EnableSimpleResponses && v1alpha1.EffectivePayloadFormatVersion(&a.Spec, protocol) != v1alpha1.PayloadFormat20 {
+		l.report(d, field,
+			"Authorizer %q enables simple responses, which need payload format 2.0, but a %s Api defaults to 1.0: set its payloadFormatVersion to \"2.0\"",
+			name, protocol)
+	}
+}
+
+func (l *loader) checkScopes(set *Set, d *document, i int, route *v1alpha1.Route, name string) {
+	if len(route.AuthorizationScopes) == 0 {
+		return
+	}
+	a := set.Authorizer(name)
+	if a == nil || a.Spec.Type == v1alpha1.TypeJWT {
+		return // a missing authorizer is reported once, where it is named
+	}
+	l.report(d, fmt.Sprintf("spec.routes[%d].authorizationScopes", i),
+		"only JWT authorizers check scopes; Authorizer %q is %s", name, a.Spec.Type)
+}
+
+// checkHosts makes sure every request finds at most one Api: no host claimed twice, at most one
+// Api without hosts (the fallback).
+func (l *loader) checkHosts() {
+	owners := map[string]*document{}
+	var hostless *document
+	for _, d := range l.docs {
+		api, ok := d.obj.(*v1alpha1.Api)
+		if !ok || d.broken {
+			continue
+		}
+		if len(api.Spec.Hosts) == 0 {
+			if hostless != nil {
+				l.report(d, "spec.hosts", "only one Api may have no hosts; Api/%s (%s) has none either", hostless.name, hostless.where())
+			} else {
+				hostless = d
+			}
+		}
+		for i, host := range api.Spec.Hosts {
+			owner := owners[host]
+			switch {
+			case owner == nil:
+				owners[host] = d
+			case owner != d:
+				l.report(d, fmt.Sprintf("spec.hosts[%d]", i), "host %q is also claimed by Api/%s (%s)", host, owner.name, owner.where())
+			}
+		}
+	}
+}

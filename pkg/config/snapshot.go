@@ -1,0 +1,125 @@
+package config
+
+import (
+	"regexp"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/pkg/authorizer"
+	"github.com/portcullis-dev/portcullis/pkg/identity"
+	"github.com/portcullis-dev/portcullis/pkg/routes"
+)
+
+// Snapshot is one complete, validated, compiled configuration. It is immutable: a reload builds a
+// new one and swaps it in, so the Check path reads it without locks.
+type Snapshot struct {
+	Generation  uint64
+	Sources     []string
+	Demo        bool // the embedded demo config is serving
+	apis        map[string]*Api
+	exactHosts  map[string]*Api
+	wildcards   []wildcardHost // longest suffix first
+	hostless    *Api
+	authorizers map[string]*Authorizer
+}
+
+type wildcardHost struct {
+	suffix string // ".example.org"
+	api    *Api
+}
+
+// Api is an Api compiled for lookups.
+type Api struct {
+	Name           string
+	Protocol       string
+	Region         string
+	AccountID      string
+	APIID          string
+	Stage          string
+	BasePath       string // "" for "/", else without a trailing slash
+	StageVariables map[string]string
+	AllowPreflight bool
+	Routes         *routes.Table
+	Route          []*Route // by routes.Match index
+}
+
+// Route is one route of an Api with its resolved authorizer.
+type Route struct {
+	Template   string
+	Methods    []string
+	Authorizer *Authorizer // nil: NONE, no identity needed
+	Scopes     []string    // authorizationScopes
+}
+
+// HasMethod reports whether the route names method explicitly (not through ANY).
+func (r *Route) HasMethod(method string) bool {
+	for _, m := range r.Methods {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// Authorizer is an Authorizer compiled for the Check path.
+type Authorizer struct {
+	Name string
+	// UID changes whenever the spec changes, so cached answers of an older spec are not reused.
+	UID        string
+	Type       string
+	Identity   *identity.Extractor
+	Validation *regexp.Regexp // anchored; nil when none
+	TTL        time.Duration
+	Simple     bool
+	Backend    authorizer.Backend
+	Spec       *v1alpha1.AuthorizerSpec // defaulted; read-only
+}
+
+// EffectivePayloadVersion is the event format sent for requests to api (see
+// v1alpha1.EffectivePayloadFormatVersion).
+func (a *Authorizer) EffectivePayloadVersion(api *Api) string {
+	return v1alpha1.EffectivePayloadFormatVersion(a.Spec, api.Protocol)
+}
+
+// ApiByName returns the Api named name.
+func (s *Snapshot) ApiByName(name string) *Api { return s.apis[name] }
+
+// ApiForHost returns the Api serving host (lower-case, no port): an exact host beats the longest
+// matching "*." wildcard, which beats the Api with no hosts.
+func (s *Snapshot) ApiForHost(host string) *Api {
+	if a, ok := s.exactHosts[host]; ok {
+		return a
+	}
+	for _, w := range s.wildcards {
+		if len(host) > len(w.suffix) && strings.HasSuffix(host, w.suffix) {
+			return w.api
+		}
+	}
+	return s.hostless
+}
+
+// Authorizer returns the Authorizer named name.
+func (s *Snapshot) Authorizer(name string) *Authorizer { return s.authorizers[name] }
+
+// Authorizers lists the compiled authorizers by name.
+func (s *Snapshot) Authorizers() []*Authorizer {
+	out := make([]*Authorizer, 0, len(s.authorizers))
+	for _, a := range s.authorizers {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Apis lists the compiled Apis by name.
+func (s *Snapshot) Apis() []*Api {
+	out := make([]*Api, 0, len(s.apis))
+	for _, a := range s.apis {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}

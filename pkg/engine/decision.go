@@ -1,0 +1,74 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/portcullis-dev/portcullis/pkg/policy"
+)
+
+// Outcome is what a request gets; each has one status and body in the SPEC's answers table.
+type Outcome uint8
+
+// Outcomes, ordered so that everything from AuthorizerFailure on is an error worth logging.
+const (
+	Allow             Outcome = iota
+	Unauthorized              // 401: identity missing or invalid, or the backend said Unauthorized
+	ExplicitDeny              // 403: a Deny statement matched
+	ImplicitDeny              // 403: no Allow matched, simple response false, or scopes not held
+	MissingToken              // 403 Missing Authentication Token: no Api or no route
+	BadRequest                // 400: hostile or malformed request
+	AuthorizerFailure         // 500: the backend failed (timeout, refused, 5xx)
+	AuthorizerConfig          // 500: the backend's answer broke the contract
+)
+
+var outcomeNames = [...]string{
+	Allow:             "allow",
+	Unauthorized:      "unauthorized",
+	ExplicitDeny:      "explicit_deny",
+	ImplicitDeny:      "implicit_deny",
+	MissingToken:      "missing_token",
+	BadRequest:        "bad_request",
+	AuthorizerFailure: "authorizer_failure",
+	AuthorizerConfig:  "authorizer_configuration_error",
+}
+
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return "unknown"
+}
+
+// Decision is the result of one request, with what the fronts and the logs need.
+type Decision struct {
+	Outcome     Outcome
+	Protocol    string // the Api's protocol, REST or HTTP: it chooses the response bodies
+	Api         string
+	Authorizer  string
+	Route       string // "GET /pets/{petId}"
+	MethodArn   string
+	RequestID   string
+	PrincipalID string
+	Answer      *Answer // the backend's answer when there was one
+	Cached      bool
+	JWT         bool // the authorizer is a JWT authorizer: 401s carry www-authenticate
+	TokenHash   string
+	Policy      policy.Result
+	Backend     time.Duration // backend latency on a miss
+	Err         error         // why, for the log; never sent to the client
+}
+
+// Header is one header passed upstream.
+type Header struct{ Name, Value string }
+
+// Answer is a backend's answer as cached per identity: compiled, with its upstream headers
+// precomputed, re-evaluated against every request's methodArn.
+type Answer struct {
+	PrincipalID        string
+	Policy             *policy.Policy // nil for simple responses
+	Authorized         bool           // simple responses
+	Context            map[string]any
+	Headers            []Header // principal and context headers, prefix applied
+	Scopes             []string
+	UsageIdentifierKey string
+}

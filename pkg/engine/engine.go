@@ -1,0 +1,140 @@
+// Package engine is the decision pipeline: request facts in, a Decision out. Each step has its
+// own file: resolve (Api, route, methodArn), identify (identity sources), authorize (cache and
+// backend), evaluate (policy). It knows nothing of gRPC or HTTP; the fronts translate.
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/pkg/cache"
+	"github.com/portcullis-dev/portcullis/pkg/config"
+	"github.com/portcullis-dev/portcullis/pkg/policy"
+	"github.com/portcullis-dev/portcullis/pkg/request"
+)
+
+// DefaultHeaderPrefix starts the names of the headers passed upstream.
+const DefaultHeaderPrefix = "x-authorizer-"
+
+// Options configure an Engine.
+type Options struct {
+	CacheMaxBytes int64
+	HeaderPrefix  string
+	Logger        *slog.Logger
+	Metrics       *Metrics // nil: not recorded
+	Now           func() time.Time
+}
+
+// Engine decides requests against the current Snapshot.
+type Engine struct {
+	snap     atomic.Pointer[config.Snapshot]
+	cache    *cache.Cache[*Answer]
+	interner *policy.Interner
+	prefix   string
+	log      *slog.Logger
+	metrics  *Metrics
+	now      func() time.Time
+}
+
+// New makes an Engine serving snap.
+func New(snap *config.Snapshot, opts Options) (*Engine, error) {
+	if opts.CacheMaxBytes == 0 {
+		opts.CacheMaxBytes = 64 << 20
+	}
+	if opts.HeaderPrefix == "" {
+		opts.HeaderPrefix = DefaultHeaderPrefix
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c, err := cache.New[*Answer](cache.Options{MaxBytes: opts.CacheMaxBytes, AvgEntryBytes: 400, Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		cache:    c,
+		interner: policy.NewInterner(),
+		prefix:   opts.HeaderPrefix,
+		log:      opts.Logger,
+		metrics:  opts.Metrics,
+		now:      opts.Now,
+	}
+	e.snap.Store(snap)
+	return e, nil
+}
+
+// Close releases the cache.
+func (e *Engine) Close() { e.cache.Close() }
+
+// Snapshot returns the configuration in force.
+func (e *Engine) Snapshot() *config.Snapshot { return e.snap.Load() }
+
+// Swap puts snap in force for every Check that starts after it and returns the previous one.
+func (e *Engine) Swap(snap *config.Snapshot) *config.Snapshot { return e.snap.Swap(snap) }
+
+// HeaderPrefix is the prefix of upstream headers; client-sent headers with it are removed.
+func (e *Engine) HeaderPrefix() string { return e.prefix }
+
+// Decide runs the whole pipeline for one request.
+func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
+	start := e.now()
+	d := &Decision{RequestID: req.RequestID}
+	e.decide(ctx, e.snap.Load(), req, d)
+	if e.metrics != nil {
+		e.metrics.observeCheck(d, e.now().Sub(start))
+	}
+	e.logDecision(ctx, d)
+	return d
+}
+
+func (e *Engine) decide(ctx context.Context, snap *config.Snapshot, req *request.Request, d *Decision) {
+	t, ok := e.resolve(snap, req, d)
+	if !ok {
+		return
+	}
+	if t.authorizer == nil {
+		d.Outcome = Allow
+		return
+	}
+	var id identified
+	var values [4]string
+	id.values = values[:0]
+	if !e.identify(req, t, d, &id) {
+		return
+	}
+	ans, ok := e.authorize(ctx, req, t, &id, d)
+	if !ok {
+		return
+	}
+	e.evaluate(req, t, ans, d)
+}
+
+func (e *Engine) logDecision(ctx context.Context, d *Decision) {
+	level := slog.LevelDebug
+	if d.Outcome >= AuthorizerFailure {
+		level = slog.LevelError
+	}
+	if !e.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("decision", d.Outcome.String()),
+		slog.String("api", d.Api),
+		slog.String("authorizer", d.Authorizer),
+		slog.String("route", d.Route),
+		slog.String("method_arn", d.MethodArn),
+		slog.String("principal_id", d.PrincipalID),
+		slog.String("token_hash", d.TokenHash),
+		slog.Bool("cached", d.Cached),
+		slog.String("request_id", d.RequestID),
+	}
+	if d.Err != nil {
+		attrs = append(attrs, slog.String("error", d.Err.Error()))
+	}
+	e.log.LogAttrs(ctx, level, "decision", attrs...)
+}

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"strings"
+
+	"github.com/portcullis-dev/portcullis/pkg/arn"
+	"github.com/portcullis-dev/portcullis/pkg/config"
+	"github.com/portcullis-dev/portcullis/pkg/request"
+	"github.com/portcullis-dev/portcullis/pkg/routes"
+)
+
+// target is what resolve finds for a request: where it goes and who guards it.
+type target struct {
+	api        *config.Api
+	route      *config.Route
+	match      routes.Match
+	params     [4]routes.Param
+	path       string // the request path after the basePath
+	routeKey   string
+	methodArn  string
+	authorizer *config.Authorizer // nil: no identity needed
+}
+
+// resolve finds the Api, the route and the authorizer, and builds the methodArn.
+func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, d *Decision) (*target, bool) {
+	api := e.findApi(snap, req)
+	if api == nil {
+		d.Outcome = MissingToken
+		return nil, false
+	}
+	d.Api, d.Protocol = api.Name, api.Protocol
+
+	path, ok := stripBasePath(api.BasePath, req.Path)
+	if !ok {
+		d.Outcome = MissingToken
+		return nil, false
+	}
+	t := &target{api: api, path: path}
+	m, ok := api.Routes.MatchInto(req.Method, path, t.params[:0])
+	if !ok {
+		if req.Method == "OPTIONS" && api.AllowPreflight {
+			d.Outcome = Allow
+			return t, true
+		}
+		d.Outcome = MissingToken
+		return nil, false
+	}
+	t.route, t.match = api.Route[m.Index], m
+	method := "ANY"
+	if t.route.HasMethod(req.Method) {
+		method = req.Method
+	}
+	t.routeKey = method + " " + t.route.Template
+	t.methodArn = arn.Build(api.Region, api.AccountID, api.APIID, api.Stage, req.Method, path)
+	d.Route, d.MethodArn = t.routeKey, t.methodArn
+
+	t.authorizer = t.route.Authorizer
+	if name := req.ContextExtensions["authorizer"]; name != "" {
+		switch name {
+		case "NONE":
+			t.authorizer = nil
+		default:
+			t.authorizer = snap.Authorizer(name)
+			if t.authorizer == nil {
+				d.Outcome, d.Err = AuthorizerConfig, errUnknownAuthorizer(name)
+				return nil, false
+			}
+		}
+	}
+	if t.authorizer != nil {
+		d.Authorizer = t.authorizer.Name
+		d.JWT = t.authorizer.Type == "JWT"
+	}
+	return t, true
+}
+
+// findApi picks the Api: Envoy's per-route context extension, else the host.
+func (e *Engine) findApi(snap *config.Snapshot, req *request.Request) *config.Api {
+	if name := req.ContextExtensions["api"]; name != "" {
+		return snap.ApiByName(name)
+	}
+	return snap.ApiForHost(req.Host)
+}
+
+// stripBasePath removes base ("" or "/v1") from path; a path outside the base matches nothing.
+func stripBasePath(base, path string) (string, bool) {
+	if base == "" {
+		return path, true
+	}
+	rest, ok := strings.CutPrefix(path, base)
+	switch {
+	case !ok:
+		return "", false
+	case rest == "":
+		return "/", true
+	case rest[0] != '/':
+		return "", false
+	}
+	return rest, true
+}

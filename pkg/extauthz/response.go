@@ -1,0 +1,125 @@
+package extauthz
+
+import (
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/portcullis-dev/portcullis/pkg/engine"
+	"github.com/portcullis-dev/portcullis/pkg/request"
+)
+
+// denial is one row of the SPEC's answers table: gRPC code, HTTP status, error type, bodies.
+type denial struct {
+	code      codes.Code
+	http      typev3.StatusCode
+	errorType string
+	restBody  string // REST Apis: API Gateway's default gateway response
+	httpBody  string // HTTP Apis: API Gateway HTTP API bodies
+}
+
+var denials = map[engine.Outcome]denial{
+	engine.Unauthorized: {codes.Unauthenticated, typev3.StatusCode_Unauthorized, "UnauthorizedException",
+		`{"message":"Unauthorized"}`, `{"message":"Unauthorized"}`},
+	engine.ExplicitDeny: {codes.PermissionDenied, typev3.StatusCode_Forbidden, "AccessDeniedException",
+		`{"message":"User is not authorized to access this resource with an explicit deny"}`, `{"message":"Forbidden"}`},
+	engine.ImplicitDeny: {codes.PermissionDenied, typev3.StatusCode_Forbidden, "AccessDeniedException",
+		`{"message":"User is not authorized to access this resource"}`, `{"message":"Forbidden"}`},
+	engine.MissingToken: {codes.PermissionDenied, typev3.StatusCode_Forbidden, "MissingAuthenticationTokenException",
+		`{"message":"Missing Authentication Token"}`, `{"message":"Not Found"}`},
+	engine.BadRequest: {codes.InvalidArgument, typev3.StatusCode_BadRequest, "BadRequestException",
+		`{"message":"Bad Request"}`, `{"message":"Bad Request"}`},
+	engine.AuthorizerFailure: {codes.Unavailable, typev3.StatusCode_InternalServerError, "AuthorizerFailureException",
+		`{"message":null}`, `{"message":"Internal Server Error"}`},
+	engine.AuthorizerConfig: {codes.Internal, typev3.StatusCode_InternalServerError, "AuthorizerConfigurationException",
+		`{"message":null}`, `{"message":"Internal Server Error"}`},
+}
+
+func header(name, value string) *corev3.HeaderValueOption {
+	return &corev3.HeaderValueOption{
+		Header:       &corev3.HeaderValue{Key: name, Value: value},
+		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	}
+}
+
+// deny builds the denied CheckResponse for d.
+func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
+	row, ok := denials[d.Outcome]
+	if !ok {
+		row = denials[engine.AuthorizerFailure]
+	}
+	body := row.restBody
+	if d.Protocol == "HTTP" {
+		body = row.httpBody
+	}
+	headers := []*corev3.HeaderValueOption{
+		header("content-type", "application/json"),
+		header("x-amzn-requestid", requestID),
+	}
+	// API Gateway HTTP APIs do not send x-amzn-errortype.
+	if d.Protocol != "HTTP" {
+		headers = append(headers, header("x-amzn-errortype", row.errorType))
+	}
+	if d.Outcome == engine.Unauthorized && d.JWT {
+		headers = append(headers, header("www-authenticate", "Bearer"))
+	}
+	return &authv3.CheckResponse{
+		Status: &status.Status{Code: int32(row.code), Message: d.Outcome.String()},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
+			Status:  &typev3.HttpStatus{Code: row.http},
+			Headers: headers,
+			Body:    body,
+		}},
+	}
+}
+
+// allow builds the OK CheckResponse: principal and context headers upstream, every client-sent
+// header with the prefix removed, and dynamic metadata for access logs and later filters.
+func allow(d *engine.Decision, req *request.Request, prefix, requestID string) *authv3.CheckResponse {
+	ok := &authv3.OkHttpResponse{
+		HeadersToRemove:      spoofed(req.Headers, prefix),
+		ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", requestID)},
+	}
+	if d.Answer != nil {
+		ok.Headers = make([]*corev3.HeaderValueOption, len(d.Answer.Headers))
+		for i, h := range d.Answer.Headers {
+			ok.Headers[i] = header(h.Name, h.Value)
+		}
+	}
+	return &authv3.CheckResponse{
+		Status:          &status.Status{Code: int32(codes.OK)},
+		HttpResponse:    &authv3.CheckResponse_OkResponse{OkResponse: ok},
+		DynamicMetadata: metadata(d),
+	}
+}
+
+// spoofed lists the request's headers that carry the prefix: only Portcullis may set them.
+func spoofed(headers map[string]string, prefix string) []string {
+	var out []string
+	for name := range headers {
+		if len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func metadata(d *engine.Decision) *structpb.Struct {
+	fields := map[string]*structpb.Value{
+		"api":        structpb.NewStringValue(d.Api),
+		"authorizer": structpb.NewStringValue(d.Authorizer),
+		"cached":     structpb.NewBoolValue(d.Cached),
+	}
+	if d.Answer != nil {
+		fields["principalId"] = structpb.NewStringValue(d.Answer.PrincipalID)
+		if ctx, err := structpb.NewStruct(d.Answer.Context); err == nil {
+			fields["context"] = structpb.NewStructValue(ctx)
+		}
+	}
+	return &structpb.Struct{Fields: fields}
+}

@@ -1,0 +1,94 @@
+// Package extauthz is the gRPC front: Envoy's Authorization/Check in, the engine's Decision out as
+// a CheckResponse. It always answers with a CheckResponse, never a gRPC error, so that the client
+// sees Portcullis's status and body rather than Envoy's status_on_error.
+package extauthz
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis-dev/portcullis/pkg/engine"
+	"github.com/portcullis-dev/portcullis/pkg/request"
+)
+
+// Server implements envoy.service.auth.v3.Authorization.
+type Server struct {
+	authv3.UnimplementedAuthorizationServer
+	engine *engine.Engine
+	log    *slog.Logger
+	now    func() time.Time
+	panics prometheus.Counter
+}
+
+// Options configure a Server.
+type Options struct {
+	Logger   *slog.Logger
+	Registry prometheus.Registerer // nil: no metrics
+	Now      func() time.Time
+}
+
+// New makes a Server deciding with e.
+func New(e *engine.Engine, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{engine: e, log: opts.Logger, now: opts.Now}
+	s.panics = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "portcullis_check_panics_total", Help: "Checks that panicked and were answered 500.",
+	})
+	if opts.Registry != nil {
+		opts.Registry.MustRegister(s.panics)
+	}
+	return s
+}
+
+// Check decides one request.
+func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *authv3.CheckResponse, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.panics.Inc()
+			s.log.ErrorContext(ctx, "check panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp, err = deny(&engine.Decision{Outcome: engine.AuthorizerFailure}, uuid.NewString()), nil
+		}
+	}()
+	req, perr := request.FromCheck(in, s.now())
+	if perr != nil {
+		d := &engine.Decision{Outcome: engine.BadRequest, Err: perr}
+		s.log.DebugContext(ctx, "bad request", "error", perr.Error())
+		return deny(d, requestID(in)), nil
+	}
+	d := s.engine.Decide(ctx, req)
+	id := safeRequestID(req.RequestID)
+	if d.Outcome == engine.Allow {
+		return allow(d, req, s.engine.HeaderPrefix(), id), nil
+	}
+	return deny(d, id), nil
+}
+
+// requestID reads x-request-id from a request that could not be parsed.
+func requestID(in *authv3.CheckRequest) string {
+	return safeRequestID(in.GetAttributes().GetRequest().GetHttp().GetHeaders()["x-request-id"])
+}
+
+// safeRequestID returns id when it can be echoed in a header as it is, else a fresh UUID.
+func safeRequestID(id string) string {
+	if id == "" || len(id) > 200 {
+		return uuid.NewString()
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e {
+			return uuid.NewString()
+		}
+	}
+	return id
+}

@@ -1,0 +1,241 @@
+// Command load is the load comparison of `make bench`: it starts a bare no-op Check server and
+// portcullis (with an HTTP authorizer whose answer gets cached), drives each with ghz at the same
+// fixed concurrency, and prints requests per second, server CPU per Check, latency percentiles and
+// the ratios between the two.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	ghz := flag.String("ghz", "bin/ghz", "ghz binary")
+	portcullis := flag.String("portcullis", "bin/portcullis", "portcullis binary")
+	duration := flag.Duration("duration", 10*time.Second, "load duration per server")
+	concurrency := flag.Int("c", 50, "ghz concurrency")
+	connections := flag.Int("connections", 2, "ghz connections")
+	flag.Parse()
+	if err := run(*ghz, *portcullis, *duration, *concurrency, *connections); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	name     string
+	rps      float64
+	cpuUS    float64 // server CPU microseconds per Check
+	p50, p99 time.Duration
+	errors   int
+	count    int
+}
+
+func run(ghz, portcullis string, d time.Duration, c, conns int) error {
+	dir, err := os.MkdirTemp("", "portcullis-load")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	noopBin := filepath.Join(dir, "noop")
+	if out, err := exec.Command("go", "build", "-o", noopBin, "./test/load/noop").CombinedOutput(); err != nil {
+		return fmt.Errorf("building the no-op server: %v\n%s", err, out)
+	}
+	authz := startAuthorizer()
+	defer authz.Close()
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(loadConfig, "AUTHZ_URL", "http://"+authz.Addr+"/")), 0o600); err != nil {
+		return err
+	}
+
+	noop, noopAddr, err := startServer(noopBin, "-addr", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	base, err := drive(ghz, "no-op grpc-go server", noopAddr, noop.Process.Pid, d, c, conns)
+	noop.Process.Kill()
+	noop.Wait()
+	if err != nil {
+		return err
+	}
+
+	pc, pcAddr, err := startServer(portcullis, "serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "warn")
+	if err != nil {
+		return err
+	}
+	defer func() { pc.Process.Kill(); pc.Wait() }()
+	got, err := drive(ghz, "portcullis cached allow", pcAddr, pc.Process.Pid, d, c, conns)
+	if err != nil {
+		return err
+	}
+
+	fmt.Printf("\n%-26s %12s %14s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "p50", "p99", "errors")
+	for _, r := range []result{base, got} {
+		fmt.Printf("%-26s %12.0f %14.1f %10s %10s %8d\n", r.name, r.rps, r.cpuUS, r.p50, r.p99, r.errors)
+	}
+	fmt.Printf("\nratio Checks/s portcullis / no-op: %.3f (SPEC target >= 0.85)\n", got.rps/base.rps)
+	fmt.Printf("ratio CPU per Check portcullis / no-op: %.3f\n", got.cpuUS/base.cpuUS)
+	if got.errors > 0 || base.errors > 0 {
+		return fmt.Errorf("ghz reported errors")
+	}
+	return nil
+}
+
+// startServer runs a server binary and returns it with the gRPC address it listens on.
+func startServer(bin string, args ...string) (*exec.Cmd, string, error) {
+	cmd := exec.Command(bin, args...)
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	addrc := make(chan string, 2)
+	scan := func(sc *bufio.Scanner) {
+		for sc.Scan() {
+			line := sc.Text()
+			var rec map[string]any
+			if json.Unmarshal([]byte(line), &rec) == nil {
+				if a, ok := rec["grpc_addr"].(string); ok {
+					addrc <- a
+				}
+				continue
+			}
+			if _, _, err := net.SplitHostPort(strings.TrimSpace(line)); err == nil {
+				addrc <- strings.TrimSpace(line)
+			}
+		}
+	}
+	go scan(bufio.NewScanner(stdout))
+	go scan(bufio.NewScanner(stderr))
+	select {
+	case a := <-addrc:
+		return cmd, a, nil
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		return nil, "", fmt.Errorf("%s did not start", bin)
+	}
+}
+
+const checkData = `{"attributes":{"source":{"address":{"socketAddress":{"address":"203.0.113.7","portValue":40000}}},
+"request":{"http":{"method":"GET","host":"api.example.com","path":"/pets/42?limit=10","scheme":"https","protocol":"HTTP/1.1",
+"headers":{":authority":"api.example.com",":method":"GET",":path":"/pets/42?limit=10","authorization":"Bearer load-token",
+"user-agent":"ghz","x-request-id":"7f0c1e9e-1c1b-4a43-9a8e-2f6b8f1f2a11","accept":"*/*"}}}}}`
+
+func drive(ghz, name, addr string, pid int, d time.Duration, c, conns int) (result, error) {
+	args := []string{"--insecure", "--call", "envoy.service.auth.v3.Authorization.Check", "-d", checkData,
+		"-c", strconv.Itoa(c), "--connections", strconv.Itoa(conns), "-O", "json"}
+	// Warm up: connections, the cache entry, the Go runtime.
+	if out, err := exec.Command(ghz, append(args, "-n", "2000", addr)...).CombinedOutput(); err != nil {
+		return result{}, fmt.Errorf("ghz warm-up: %v\n%s", err, out)
+	}
+	cpu0, err := processCPU(pid)
+	if err != nil {
+		return result{}, err
+	}
+	out, err := exec.Command(ghz, append(args, "-z", d.String(), addr)...).Output()
+	if err != nil {
+		return result{}, fmt.Errorf("ghz: %v", err)
+	}
+	cpu1, err := processCPU(pid)
+	if err != nil {
+		return result{}, err
+	}
+	var rep struct {
+		Count               int     `json:"count"`
+		RPS                 float64 `json:"rps"`
+		LatencyDistribution []struct {
+			Percentage int   `json:"percentage"`
+			Latency    int64 `json:"latency"`
+		} `json:"latencyDistribution"`
+		StatusCodeDistribution map[string]int `json:"statusCodeDistribution"`
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return result{}, fmt.Errorf("ghz output: %v", err)
+	}
+	r := result{name: name, rps: rep.RPS, count: rep.Count}
+	for _, l := range rep.LatencyDistribution {
+		switch l.Percentage {
+		case 50:
+			r.p50 = time.Duration(l.Latency)
+		case 99:
+			r.p99 = time.Duration(l.Latency)
+		}
+	}
+	for code, n := range rep.StatusCodeDistribution {
+		if code != "OK" {
+			r.errors += n
+		}
+	}
+	if rep.Count > 0 {
+		r.cpuUS = float64(cpu1-cpu0) / float64(rep.Count) / float64(time.Microsecond)
+	}
+	return r, nil
+}
+
+// processCPU returns the user+system CPU time the process has used, from /proc.
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const clockTicks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+type authorizerServer struct {
+	*http.Server
+	Addr string
+}
+
+// startAuthorizer serves an HTTP Lambda-authorizer that allows everything for the load token.
+func startAuthorizer() *authorizerServer {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"principalId":"load-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
+			`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*"}]},` +
+			`"context":{"tenant":"acme","plan":"gold"}}`))
+	})}
+	go srv.Serve(lis)
+	return &authorizerServer{Server: srv, Addr: lis.Addr().String()}
+}
+
+const loadConfig = `
+apiVersion: portcullis.dev/v1alpha1
+kind: Authorizer
+metadata: {name: tokens}
+spec:
+  type: TOKEN
+  identitySource: method.request.header.Authorization
+  resultTtlInSeconds: 3600
+  http: {url: "AUTHZ_URL"}
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: Api
+metadata: {name: petstore}
+spec:
+  region: us-east-1
+  accountId: "123456789012"
+  apiId: a1b2c3d4e5
+  stage: prod
+  hosts: [api.example.com]
+  defaultAuthorizer: tokens
+  routes:
+    - {path: "/pets/{petId}", methods: [GET]}
+`

@@ -32,7 +32,7 @@ var denials = map[engine.Outcome]denial{
 		`{"message":"User is not authorized to access this resource"}`, `{"message":"Forbidden"}`},
 	engine.MissingToken: {codes.PermissionDenied, typev3.StatusCode_Forbidden, "MissingAuthenticationTokenException",
 		`{"message":"Missing Authentication Token"}`, `{"message":"Not Found"}`},
-	engine.BadRequest: {codes.InvalidArgument, typev3.StatusCode_BadRequest, "BadRequestException",
+	engine.BadRequest: {codes.InvalidArgument, typev3.StatusCode_BadRequest, "",
 		`{"message":"Bad Request"}`, `{"message":"Bad Request"}`},
 	engine.AuthorizerFailure: {codes.Unavailable, typev3.StatusCode_InternalServerError, "AuthorizerFailureException",
 		`{"message":null}`, `{"message":"Internal Server Error"}`},
@@ -62,7 +62,7 @@ func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
 		header("x-amzn-requestid", requestID),
 	}
 	// API Gateway HTTP APIs do not send x-amzn-errortype.
-	if d.Protocol != "HTTP" {
+	if d.Protocol != "HTTP" && row.errorType != "" {
 		headers = append(headers, header("x-amzn-errortype", row.errorType))
 	}
 	if d.Outcome == engine.Unauthorized && d.JWT {

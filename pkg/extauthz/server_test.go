@@ -1,0 +1,209 @@
+package extauthz
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/portcullis-dev/portcullis/pkg/config"
+	"github.com/portcullis-dev/portcullis/pkg/engine"
+)
+
+const config1 = `
+apiVersion: portcullis.dev/v1alpha1
+kind: Authorizer
+metadata: {name: tokens}
+spec:
+  type: TOKEN
+  identitySource: method.request.header.Authorization
+  http: {url: "http://127.0.0.1:1/authorize"}
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: Api
+metadata: {name: rest}
+spec:
+  region: us-east-1
+  accountId: "123456789012"
+  apiId: restapi
+  stage: prod
+  hosts: [rest.example.com]
+  defaultAuthorizer: tokens
+  routes:
+    - {path: /open, methods: [GET], authorizer: NONE}
+    - {path: /closed, methods: [GET]}
+---
+apiVersion: portcullis.dev/v1alpha1
+kind: Api
+metadata: {name: httpapi}
+spec:
+  protocol: HTTP
+  region: us-east-1
+  accountId: "123456789012"
+  apiId: httpapi
+  stage: $default
+  hosts: [http.example.com]
+  defaultAuthorizer: tokens
+  routes:
+    - {path: /closed, methods: [GET]}
+`
+
+// serve starts the gRPC front on 127.0.0.1:0 and returns a client of it.
+func serve(t *testing.T, srv *Server) authv3.AuthorizationClient {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	authv3.RegisterAuthorizationServer(gs, srv)
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return authv3.NewAuthorizationClient(conn)
+}
+
+func newEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(config1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(snap, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+func check(host, path string, headers map[string]string) *authv3.CheckRequest {
+	h := map[string]string{":authority": host, ":path": path, ":method": "GET"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	return &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
+		Source: &authv3.AttributeContext_Peer{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{
+			SocketAddress: &corev3.SocketAddress{Address: "192.0.2.1"}}}},
+		Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
+			Method: "GET", Host: host, Path: path, Headers: h}},
+	}}
+}
+
+func TestCheckAnswers(t *testing.T) {
+	client := serve(t, New(newEngine(t), Options{}))
+	tests := []struct {
+		name      string
+		req       *authv3.CheckRequest
+		code      codes.Code
+		status    int32
+		body      string
+		errorType string
+	}{
+		{"NONE route is allowed", check("rest.example.com", "/open", nil), codes.OK, 0, "", ""},
+		{"REST missing route", check("rest.example.com", "/nope", nil), codes.PermissionDenied, 403,
+			`{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"},
+		{"HTTP API missing route is Not Found", check("http.example.com", "/nope", nil), codes.PermissionDenied, 403,
+			`{"message":"Not Found"}`, ""},
+		{"REST missing token", check("rest.example.com", "/closed", nil), codes.Unauthenticated, 401,
+			`{"message":"Unauthorized"}`, "UnauthorizedException"},
+		{"HTTP API missing token", check("http.example.com", "/closed", nil), codes.Unauthenticated, 401,
+			`{"message":"Unauthorized"}`, ""},
+		{"REST unreachable backend", check("rest.example.com", "/closed", map[string]string{"authorization": "x"}),
+			codes.Unavailable, 500, `{"message":null}`, "AuthorizerFailureException"},
+		{"HTTP API unreachable backend", check("http.example.com", "/closed", map[string]string{"authorization": "x"}),
+			codes.Unavailable, 500, `{"message":"Internal Server Error"}`, ""},
+		{"bad path", check("rest.example.com", "/a/%2e%2e/open", nil), codes.InvalidArgument, 400, `{"message":"Bad Request"}`, ""},
+		{"no http attributes", &authv3.CheckRequest{}, codes.InvalidArgument, 400, `{"message":"Bad Request"}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := client.Check(context.Background(), tt.req)
+			if err != nil {
+				t.Fatalf("gRPC error %v: Portcullis must always answer with a CheckResponse", err)
+			}
+			if got := codes.Code(resp.GetStatus().GetCode()); got != tt.code {
+				t.Fatalf("code = %s, want %s", got, tt.code)
+			}
+			if tt.code == codes.OK {
+				return
+			}
+			d := resp.GetDeniedResponse()
+			if int32(d.GetStatus().GetCode()) != tt.status || d.GetBody() != tt.body {
+				t.Fatalf("got %d %s, want %d %s", d.GetStatus().GetCode(), d.GetBody(), tt.status, tt.body)
+			}
+			headers := map[string]string{}
+			for _, h := range d.GetHeaders() {
+				headers[h.GetHeader().GetKey()] = h.GetHeader().GetValue()
+			}
+			if headers["content-type"] != "application/json" || headers["x-amzn-requestid"] == "" || headers["x-amzn-errortype"] != tt.errorType {
+				t.Fatalf("headers = %v", headers)
+			}
+		})
+	}
+}
+
+func TestCheckRemovesSpoofedHeadersOnNoneRoutes(t *testing.T) {
+	client := serve(t, New(newEngine(t), Options{}))
+	resp, err := client.Check(context.Background(), check("rest.example.com", "/open",
+		map[string]string{"x-authorizer-principal-id": "admin", "x-authorizer-role": "root"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed := map[string]bool{}
+	for _, h := range resp.GetOkResponse().GetHeadersToRemove() {
+		removed[h] = true
+	}
+	if !removed["x-authorizer-principal-id"] || !removed["x-authorizer-role"] || len(resp.GetOkResponse().GetHeaders()) != 0 {
+		t.Fatalf("ok response = %v", resp.GetOkResponse())
+	}
+}
+
+func TestCheckRecoversFromPanic(t *testing.T) {
+	// An engine with no snapshot panics on the first lookup; the front must answer 500.
+	e, err := engine.New(nil, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	client := serve(t, New(e, Options{}))
+	resp, err := client.Check(context.Background(), check("rest.example.com", "/open", nil))
+	if err != nil {
+		t.Fatalf("gRPC error %v", err)
+	}
+	if d := resp.GetDeniedResponse(); d.GetStatus().GetCode() != 500 {
+		t.Fatalf("status = %v, want 500", d.GetStatus())
+	}
+}
+
+func TestRequestIDIsEchoedOnlyWhenSafe(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"abc-123", "abc-123"},
+		{"evil\r\nx: y", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got := safeRequestID(tt.in)
+		if tt.want != "" && got != tt.want {
+			t.Errorf("safeRequestID(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if tt.want == "" && (got == tt.in || len(got) != 36) {
+			t.Errorf("safeRequestID(%q) = %q, want a fresh UUID", tt.in, got)
+		}
+	}
+}

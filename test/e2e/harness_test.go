@@ -51,7 +51,8 @@ type instance struct {
 	conn     *grpc.ClientConn
 	client   authv3.AuthorizationClient
 	logs     *logBuffer
-	exited   chan error
+	exited   chan error    // receives the exit once
+	done     chan struct{} // closed when the process has exited
 }
 
 // logBuffer keeps the process's stderr for assertions and failure reports.
@@ -81,7 +82,7 @@ func start(t *testing.T, args ...string) *instance {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	inst := &instance{cmd: cmd, logs: &logBuffer{}, exited: make(chan error, 1)}
+	inst := &instance{cmd: cmd, logs: &logBuffer{}, exited: make(chan error, 1), done: make(chan struct{})}
 	addrs := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -98,14 +99,16 @@ func start(t *testing.T, args ...string) *instance {
 			}
 		}
 	}()
-	go func() { inst.exited <- cmd.Wait() }()
+	go func() { inst.exited <- cmd.Wait(); close(inst.done) }()
 	t.Cleanup(func() {
 		if inst.conn != nil {
 			inst.conn.Close()
 		}
-		if cmd.ProcessState == nil {
+		select {
+		case <-inst.done:
+		default:
 			cmd.Process.Kill()
-			<-inst.exited
+			<-inst.done
 		}
 		if t.Failed() {
 			t.Logf("portcullis log:\n%s", inst.logs)

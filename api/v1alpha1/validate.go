@@ -18,6 +18,7 @@ type FieldError struct {
 	Reason string
 }
 
+// Error prints the problem as "field: reason".
 func (e FieldError) Error() string { return e.Field + ": " + e.Reason }
 
 // fieldErrors collects the problems of one object.

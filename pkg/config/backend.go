@@ -22,7 +22,7 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 		for name, v := range spec.HTTP.Headers {
 			s, err := secret(v)
 			if err != nil {
-				return nil, "spec.http.headers." + name, err
+				return nil, "spec.http.headers[" + name + "]", err
 			}
 			headers[name] = s
 		}
@@ -34,9 +34,16 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 		}, c.httpClient())
 		return b, "spec.http", err
 	case spec.Lambda != nil:
+		// The engine sets each request's payload version from the Api's protocol; the backend
+		// only checks the authorizer's own settings. Simple responses imply 2.0, which the
+		// loader already required of every Api the authorizer guards.
+		version := spec.PayloadFormatVersion
+		if version == "" && spec.EnableSimpleResponses {
+			version = v1alpha1.PayloadFormat20
+		}
 		b, err := lambdabackend.New(c.ctx, a.Name, spec.Lambda, lambdabackend.Options{
 			Type:           spec.Type,
-			PayloadVersion: spec.PayloadFormatVersion,
+			PayloadVersion: version,
 			Simple:         spec.EnableSimpleResponses,
 		})
 		return b, "spec.lambda", err

@@ -67,7 +67,8 @@ func (r *Route) HasMethod(method string) bool {
 // Authorizer is an Authorizer compiled for the Check path.
 type Authorizer struct {
 	Name string
-	// UID changes whenever the spec changes, so cached answers of an older spec are not reused.
+	// UID is the name and the spec's hash: it changes whenever the spec changes, so cached
+	// answers of an older spec are not reused, and two authorizers never share answers.
 	UID        string
 	Type       string
 	Identity   *identity.Extractor

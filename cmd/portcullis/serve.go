@@ -73,7 +73,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	loader := newLoader(f.configs, log, reg)
-	snap, err := loader.build(ctx)
+	snap, err := loader.build(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -120,10 +120,24 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	changed := make(chan struct{}, 1)
+	if len(f.configs) > 0 {
+		notify := func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+		if err := config.Watch(ctx, f.configs, 250*time.Millisecond, notify); err != nil {
+			log.Warn("config files are not watched; reload with SIGHUP", "error", err.Error())
+		}
+	}
 	for {
 		select {
 		case <-hup:
-			loader.reload(ctx, eng)
+			loader.reload(ctx, eng, "SIGHUP")
+		case <-changed:
+			loader.reload(ctx, eng, "file change")
 		case err := <-errc:
 			return err
 		case <-ctx.Done():

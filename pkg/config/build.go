@@ -31,6 +31,9 @@ type BuildOptions struct {
 	WrapBackend func(name string, b authorizer.Backend) authorizer.Backend
 	// Generation numbers the snapshot.
 	Generation uint64
+	// Previous is the snapshot in force, whose backends are reused where the authorizer's spec
+	// did not change and the backend holds state worth keeping (a fetched remote key set).
+	Previous *Snapshot
 }
 
 // Build loads, validates and compiles a complete Snapshot. Every problem is reported in one
@@ -71,7 +74,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Snapshot, error) {
 		}
 	}
 	if len(c.errs) > 0 {
-		snap.Close()
+		snap.CloseExcept(opts.Previous)
 		return nil, c.errs
 	}
 	return snap, nil
@@ -122,6 +125,10 @@ func (c *compiler) authorizer(a *v1alpha1.Authorizer) *Authorizer {
 		ca.Validation = re
 	}
 	if c.opts.ValidateOnly {
+		return ca
+	}
+	if prev := c.previous(a.Name); prev != nil && prev.UID == ca.UID && keepsState(spec) {
+		ca.Backend = prev.Backend
 		return ca
 	}
 	b, field, err := c.backend(a)
@@ -205,9 +212,41 @@ func (s *Snapshot) addApi(a *v1alpha1.Api, ca *Api) {
 	}
 }
 
+func (c *compiler) previous(name string) *Authorizer {
+	if c.opts.Previous == nil {
+		return nil
+	}
+	return c.opts.Previous.authorizers[name]
+}
+
+// keepsState reports whether an authorizer's backend holds what a rebuild would lose: a JWT
+// authorizer's remote key set, whose refetch would make the service unready for a while. Other
+// backends are rebuilt, so that a secret file that changed under an unchanged spec is re-read.
+func keepsState(spec *v1alpha1.AuthorizerSpec) bool {
+	return spec.JWT != nil && spec.JWT.Keys == nil
+}
+
 // Close stops what the snapshot's backends run in the background (key set refreshes).
-func (s *Snapshot) Close() {
+func (s *Snapshot) Close() { s.CloseExcept(nil) }
+
+// CloseExcept closes the backends of s that next does not use: after a reload, the backends the
+// new snapshot took over keep running.
+func (s *Snapshot) CloseExcept(next *Snapshot) {
+	if s == nil {
+		return
+	}
+	inUse := map[authorizer.Backend]bool{}
+	if next != nil {
+		for _, a := range next.authorizers {
+			if a.Backend != nil {
+				inUse[a.Backend] = true
+			}
+		}
+	}
 	for _, a := range s.authorizers {
+		if a.Backend == nil || inUse[a.Backend] {
+			continue
+		}
 		if c, ok := a.Backend.(interface{ Close() }); ok {
 			c.Close()
 		}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,7 +154,7 @@ func TestSIGTERMLosesNoInFlightCheck(t *testing.T) {
 				}
 			}
 			failed.Add(1)
-			firstErr.CompareAndSwap(nil, err)
+			firstErr.CompareAndSwap(nil, fmt.Sprint(err))
 		}()
 	}
 	eventually(t, "the backend call in flight", func() bool { return authz.Calls("slow") == 1 })

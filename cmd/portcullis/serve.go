@@ -34,6 +34,7 @@ type serveFlags struct {
 	headerPrefix    string
 	shutdownTimeout time.Duration
 	logLevel        string
+	decisionLogRate float64
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -46,6 +47,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.StringVar(&f.headerPrefix, "header-prefix", engine.DefaultHeaderPrefix, "prefix of the headers passed upstream")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight Checks may take to finish on SIGTERM")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Float64Var(&f.decisionLogRate, "decision-log-rate", 0, "share of allows written to the decision log, 0..1 (denials and errors always are)")
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		return 2
 	}
@@ -82,6 +84,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		HeaderPrefix:  f.headerPrefix,
 		Logger:        log,
 		Metrics:       engine.NewMetrics(reg),
+		AllowLogRate:  f.decisionLogRate,
 	})
 	if err != nil {
 		return err
@@ -112,14 +115,15 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 
+	// SIGHUP's default action ends the process: catch it before anyone can learn we serve.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	errc := make(chan error, 2)
 	go func() { errc <- gs.Serve(grpcLis) }()
 	go func() { errc <- hsrv.Serve(httpLis) }()
 	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	changed := make(chan struct{}, 1)
 	if len(f.configs) > 0 {
 		notify := func() {

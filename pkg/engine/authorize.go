@@ -15,7 +15,6 @@ import (
 
 // authorize returns the identity's answer, from the cache or from one backend call.
 func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target, id *identified, d *Decision) (*Answer, bool) {
-	a := t.authorizer
 	key := cache.Key(id.key)
 	// The fetch may run on after this caller gave up waiting, so it writes only latency, which is
 	// read only when this caller received the fetch's result.
@@ -39,10 +38,6 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 			d.Outcome = AuthorizerConfig
 		default:
 			d.Outcome = AuthorizerFailure
-		}
-		if !errors.Is(err, authorizer.ErrUnauthorized) {
-			e.log.ErrorContext(ctx, "authorizer failed", "authorizer", a.Name, "api", t.api.Name,
-				"token_hash", id.hash, "request_id", d.RequestID, "error", err.Error())
 		}
 		return nil, false
 	}

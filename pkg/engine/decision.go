@@ -39,6 +39,25 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
+var outcomeStatus = [...]int{
+	Allow:             200,
+	Unauthorized:      401,
+	ExplicitDeny:      403,
+	ImplicitDeny:      403,
+	MissingToken:      403,
+	BadRequest:        400,
+	AuthorizerFailure: 500,
+	AuthorizerConfig:  500,
+}
+
+// HTTPStatus is the status the client gets (200: the request goes upstream).
+func (o Outcome) HTTPStatus() int {
+	if int(o) < len(outcomeStatus) {
+		return outcomeStatus[o]
+	}
+	return 500
+}
+
 // Decision is the result of one request, with what the fronts and the logs need.
 type Decision struct {
 	Outcome     Outcome

@@ -6,6 +6,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,9 @@ type Options struct {
 	Logger        *slog.Logger
 	Metrics       *Metrics // nil: not recorded
 	Now           func() time.Time
+	// AllowLogRate is the share of allows written to the decision log (0..1); denials and
+	// errors are always written.
+	AllowLogRate float64
 }
 
 // Engine decides requests against the current Snapshot.
@@ -36,6 +40,8 @@ type Engine struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	now      func() time.Time
+
+	allowLogRate float64
 }
 
 // New makes an Engine serving snap.
@@ -63,6 +69,8 @@ func New(snap *config.Snapshot, opts Options) (*Engine, error) {
 		log:      opts.Logger,
 		metrics:  opts.Metrics,
 		now:      opts.Now,
+
+		allowLogRate: opts.AllowLogRate,
 	}
 	e.snap.Store(snap)
 	return e, nil
@@ -92,6 +100,17 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 	return d
 }
 
+// Reject records a request that could not be read at all (a hostile path, headers over the
+// limit): it is answered 400 without a lookup, and still counted and logged.
+func (e *Engine) Reject(ctx context.Context, requestID string, err error) *Decision {
+	d := &Decision{Outcome: BadRequest, RequestID: requestID, Err: err}
+	if e.metrics != nil {
+		e.metrics.observeCheck(d, 0)
+	}
+	e.logDecision(ctx, d)
+	return d
+}
+
 func (e *Engine) decide(ctx context.Context, snap *config.Snapshot, req *request.Request, d *Decision) {
 	t, ok := e.resolve(snap, req, d)
 	if !ok {
@@ -114,27 +133,49 @@ func (e *Engine) decide(ctx context.Context, snap *config.Snapshot, req *request
 	e.evaluate(req, t, ans, d)
 }
 
+// logDecision writes the decision log: one line per decision, for denials and errors always,
+// for allows at the sampled rate (and every allow at debug level).
 func (e *Engine) logDecision(ctx context.Context, d *Decision) {
-	level := slog.LevelDebug
-	if d.Outcome >= AuthorizerFailure {
+	level := slog.LevelInfo
+	switch {
+	case d.Outcome == Allow && !e.sampleAllow():
+		level = slog.LevelDebug
+	case d.Outcome >= AuthorizerFailure:
 		level = slog.LevelError
 	}
 	if !e.log.Enabled(ctx, level) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.String("decision", d.Outcome.String()),
 		slog.String("api", d.Api),
-		slog.String("authorizer", d.Authorizer),
 		slog.String("route", d.Route),
-		slog.String("method_arn", d.MethodArn),
+		slog.String("authorizer", d.Authorizer),
+		slog.String("decision", d.Outcome.String()),
+		slog.Int("status", d.Outcome.HTTPStatus()),
 		slog.String("principal_id", d.PrincipalID),
 		slog.String("token_hash", d.TokenHash),
 		slog.Bool("cached", d.Cached),
 		slog.String("request_id", d.RequestID),
+		slog.String("method_arn", d.MethodArn),
+	}
+	if d.Backend > 0 {
+		attrs = append(attrs, slog.Float64("backend_ms", float64(d.Backend.Microseconds())/1000))
+	}
+	if d.Policy.Statement >= 0 && d.Answer != nil && d.Answer.Policy != nil {
+		attrs = append(attrs, slog.Int("statement", d.Policy.Statement), slog.String("sid", d.Policy.Sid))
 	}
 	if d.Err != nil {
 		attrs = append(attrs, slog.String("error", d.Err.Error()))
 	}
 	e.log.LogAttrs(ctx, level, "decision", attrs...)
+}
+
+func (e *Engine) sampleAllow() bool {
+	switch {
+	case e.allowLogRate <= 0:
+		return false
+	case e.allowLogRate >= 1:
+		return true
+	}
+	return rand.Float64() < e.allowLogRate
 }

@@ -14,29 +14,29 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
 
-// denial is one row of the SPEC's answers table: gRPC code, HTTP status, error type, bodies.
+// denial is one row of the SPEC's answers table: gRPC code, error type, bodies. The HTTP status
+// is the engine's (Outcome.HTTPStatus).
 type denial struct {
 	code      codes.Code
-	http      typev3.StatusCode
 	errorType string
 	restBody  string // REST Apis: API Gateway's default gateway response
 	httpBody  string // HTTP Apis: API Gateway HTTP API bodies
 }
 
 var denials = map[engine.Outcome]denial{
-	engine.Unauthorized: {codes.Unauthenticated, typev3.StatusCode_Unauthorized, "UnauthorizedException",
+	engine.Unauthorized: {codes.Unauthenticated, "UnauthorizedException",
 		`{"message":"Unauthorized"}`, `{"message":"Unauthorized"}`},
-	engine.ExplicitDeny: {codes.PermissionDenied, typev3.StatusCode_Forbidden, "AccessDeniedException",
+	engine.ExplicitDeny: {codes.PermissionDenied, "AccessDeniedException",
 		`{"message":"User is not authorized to access this resource with an explicit deny"}`, `{"message":"Forbidden"}`},
-	engine.ImplicitDeny: {codes.PermissionDenied, typev3.StatusCode_Forbidden, "AccessDeniedException",
+	engine.ImplicitDeny: {codes.PermissionDenied, "AccessDeniedException",
 		`{"message":"User is not authorized to access this resource"}`, `{"message":"Forbidden"}`},
-	engine.MissingToken: {codes.PermissionDenied, typev3.StatusCode_Forbidden, "MissingAuthenticationTokenException",
+	engine.MissingToken: {codes.PermissionDenied, "MissingAuthenticationTokenException",
 		`{"message":"Missing Authentication Token"}`, `{"message":"Not Found"}`},
-	engine.BadRequest: {codes.InvalidArgument, typev3.StatusCode_BadRequest, "",
+	engine.BadRequest: {codes.InvalidArgument, "",
 		`{"message":"Bad Request"}`, `{"message":"Bad Request"}`},
-	engine.AuthorizerFailure: {codes.Unavailable, typev3.StatusCode_InternalServerError, "AuthorizerFailureException",
+	engine.AuthorizerFailure: {codes.Unavailable, "AuthorizerFailureException",
 		`{"message":null}`, `{"message":"Internal Server Error"}`},
-	engine.AuthorizerConfig: {codes.Internal, typev3.StatusCode_InternalServerError, "AuthorizerConfigurationException",
+	engine.AuthorizerConfig: {codes.Internal, "AuthorizerConfigurationException",
 		`{"message":null}`, `{"message":"Internal Server Error"}`},
 }
 
@@ -71,7 +71,7 @@ func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
 	return &authv3.CheckResponse{
 		Status: &status.Status{Code: int32(row.code), Message: d.Outcome.String()},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
-			Status:  &typev3.HttpStatus{Code: row.http},
+			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(d.Outcome.HTTPStatus())},
 			Headers: headers,
 			Body:    body,
 		}},

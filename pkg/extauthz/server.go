@@ -63,9 +63,8 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 	}()
 	req, perr := request.FromCheck(in, s.now())
 	if perr != nil {
-		d := &engine.Decision{Outcome: engine.BadRequest, Err: perr}
-		s.log.DebugContext(ctx, "bad request", "error", perr.Error())
-		return deny(d, requestID(in)), nil
+		id := requestID(in)
+		return deny(s.engine.Reject(ctx, id, perr), id), nil
 	}
 	d := s.engine.Decide(ctx, req)
 	id := safeRequestID(req.RequestID)

@@ -182,3 +182,24 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 		t.Fatal("no exit 20s after SIGTERM")
 	}
 }
+
+func TestDecisionLogNeverHoldsTheToken(t *testing.T) {
+	authz := newFakeAuthorizer(t)
+	p := start(t, "--config", petstore(t, authz.URL()), "--log-level", "info")
+	const secretToken = "hunter2-super-secret"
+	p.check(t, "GET", host, "/pets", bearer(secretToken))
+	p.check(t, "GET", host, "/pets", bearer("deny-all"))
+	eventually(t, "the deny logged", func() bool { return strings.Contains(p.logs.String(), `"decision":"explicit_deny"`) })
+	logs := p.logs.String()
+	if strings.Contains(logs, secretToken) || strings.Contains(logs, "deny-all") {
+		t.Fatalf("a token reached the log:\n%s", logs)
+	}
+	if strings.Contains(logs, `"decision":"allow"`) {
+		t.Errorf("allows are logged though --decision-log-rate is 0:\n%s", logs)
+	}
+	for _, field := range []string{`"api":"petstore"`, `"status":403`, `"token_hash":"`, `"principal_id":"user-deny"`, `"route":"GET /pets"`} {
+		if !strings.Contains(logs, field) {
+			t.Errorf("decision log lacks %s:\n%s", field, logs)
+		}
+	}
+}

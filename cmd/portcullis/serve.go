@@ -101,7 +101,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return fmt.Errorf("--http-addr: %w", err)
 	}
 
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(grpc.ForceServerCodecV2(extauthz.Codec()))
 	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{Logger: log, Registry: reg}))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)

@@ -179,7 +179,10 @@ func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
 		if name == "" {
 			name = spec.DefaultAuthorizer
 		}
-		route := &Route{Template: r.Path, Methods: r.Methods, Scopes: r.AuthorizationScopes}
+		route := &Route{Template: r.Path, Methods: r.Methods, Scopes: r.AuthorizationScopes, keys: map[string]string{}}
+		for _, m := range append([]string{"ANY"}, r.Methods...) {
+			route.keys[m] = m + " " + r.Path
+		}
 		if name != v1alpha1.AuthorizerNone {
 			route.Authorizer = snap.authorizers[name]
 			if route.Authorizer == nil {

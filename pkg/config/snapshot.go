@@ -52,16 +52,16 @@ type Route struct {
 	Methods    []string
 	Authorizer *Authorizer // nil: NONE, no identity needed
 	Scopes     []string    // authorizationScopes
+	keys       map[string]string
 }
 
-// HasMethod reports whether the route names method explicitly (not through ANY).
-func (r *Route) HasMethod(method string) bool {
-	for _, m := range r.Methods {
-		if m == method {
-			return true
-		}
+// Key is the route key of a request with method on this route, as API Gateway writes it:
+// "GET /pets/{petId}" when the route names the method, "ANY /pets/{petId}" when ANY matched.
+func (r *Route) Key(method string) string {
+	if k, ok := r.keys[method]; ok {
+		return k
 	}
-	return false
+	return r.keys["ANY"]
 }
 
 // Authorizer is an Authorizer compiled for the Check path.

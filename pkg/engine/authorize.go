@@ -15,14 +15,21 @@ import (
 
 // authorize returns the identity's answer, from the cache or from one backend call.
 func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target, id *identified, d *Decision) (*Answer, bool) {
-	key := cache.Key(id.key)
+	key := (*cache.Key)(&id.key)
+	if entry, ok := e.cache.Get(key); ok {
+		if e.metrics != nil {
+			e.metrics.observeCache(true)
+		}
+		d.Cached, d.Answer, d.PrincipalID = true, entry.Value, entry.Value.PrincipalID
+		return entry.Value, true
+	}
 	// The fetch may run on after this caller gave up waiting, so it writes only latency, which is
 	// read only when this caller received the fetch's result.
 	var latency time.Duration
 	fetch := func(ctx context.Context) (*Answer, int64, time.Duration, error) {
 		return e.callBackend(ctx, req, t, id, &latency)
 	}
-	entry, cached, err := e.cache.GetOrFetch(ctx, &key, fetch)
+	entry, cached, err := e.cache.GetOrFetch(ctx, key, fetch)
 	if !cached && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		d.Backend = latency
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/pkg/policy"
@@ -71,10 +72,26 @@ type Decision struct {
 	Answer      *Answer // the backend's answer when there was one
 	Cached      bool
 	JWT         bool // the authorizer is a JWT authorizer: 401s carry www-authenticate
-	TokenHash   string
 	Policy      policy.Result
 	Backend     time.Duration // backend latency on a miss
 	Err         error         // why, for the log; never sent to the client
+
+	key    [32]byte // the identity's cache key
+	hasKey bool
+}
+
+// TokenHash names the identity in logs: a prefix of its cache key, a sha256 over the identity
+// values, so it says nothing of the token. Empty when the request had no identity.
+func (d *Decision) TokenHash() string {
+	if !d.hasKey {
+		return ""
+	}
+	const hexdigits = "0123456789abcdef"
+	var b [12]byte
+	for i := 0; i < 6; i++ {
+		b[2*i], b[2*i+1] = hexdigits[d.key[i]>>4], hexdigits[d.key[i]&15]
+	}
+	return string(b[:])
 }
 
 // Header is one header passed upstream.
@@ -90,4 +107,19 @@ type Answer struct {
 	Headers            []Header // principal and context headers, prefix applied
 	Scopes             []string
 	UsageIdentifierKey string
+
+	// rendered is a front's ready-made response parts for this answer (headers, metadata),
+	// built on first use, so a cached allow costs no rebuilding.
+	rendered atomic.Pointer[any]
 }
+
+// Rendered returns what a front stored with SetRendered, or nil.
+func (a *Answer) Rendered() any {
+	if p := a.rendered.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetRendered stores a front's rendering of the answer; the first one stored stays.
+func (a *Answer) SetRendered(v any) { a.rendered.CompareAndSwap(nil, &v) }

@@ -91,8 +91,11 @@ func (e *Engine) HeaderPrefix() string { return e.prefix }
 // Decide runs the whole pipeline for one request.
 func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 	start := e.now()
-	d := &Decision{RequestID: req.RequestID}
-	e.decide(ctx, e.snap.Load(), req, d)
+	// One allocation holds everything this request needs; the Decision is returned from it.
+	st := &state{}
+	d := &st.d
+	d.RequestID = req.RequestID
+	e.decide(ctx, e.snap.Load(), req, st)
 	if e.metrics != nil {
 		e.metrics.observeCheck(d, e.now().Sub(start))
 	}
@@ -111,22 +114,28 @@ func (e *Engine) Reject(ctx context.Context, requestID string, err error) *Decis
 	return d
 }
 
-func (e *Engine) decide(ctx context.Context, snap *config.Snapshot, req *request.Request, d *Decision) {
-	t, ok := e.resolve(snap, req, d)
-	if !ok {
+// state is one request's way through the pipeline.
+type state struct {
+	d      Decision
+	t      target
+	id     identified
+	values [4]string
+}
+
+func (e *Engine) decide(ctx context.Context, snap *config.Snapshot, req *request.Request, st *state) {
+	d, t, id := &st.d, &st.t, &st.id
+	if !e.resolve(snap, req, t, d) {
 		return
 	}
 	if t.authorizer == nil {
 		d.Outcome = Allow
 		return
 	}
-	var id identified
-	var values [4]string
-	id.values = values[:0]
-	if !e.identify(req, t, d, &id) {
+	id.values = st.values[:0]
+	if !e.identify(req, t, d, id) {
 		return
 	}
-	ans, ok := e.authorize(ctx, req, t, &id, d)
+	ans, ok := e.authorize(ctx, req, t, id, d)
 	if !ok {
 		return
 	}
@@ -153,7 +162,7 @@ func (e *Engine) logDecision(ctx context.Context, d *Decision) {
 		slog.String("decision", d.Outcome.String()),
 		slog.Int("status", d.Outcome.HTTPStatus()),
 		slog.String("principal_id", d.PrincipalID),
-		slog.String("token_hash", d.TokenHash),
+		slog.String("token_hash", d.TokenHash()),
 		slog.Bool("cached", d.Cached),
 		slog.String("request_id", d.RequestID),
 		slog.String("method_arn", d.MethodArn),

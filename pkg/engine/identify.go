@@ -13,7 +13,6 @@ type identified struct {
 	values []string
 	token  string // TOKEN and JWT: the value the backend verifies
 	key    [32]byte
-	hash   string
 }
 
 // identify reads the authorizer's identity sources; a missing or invalid identity is a 401
@@ -49,20 +48,8 @@ func (e *Engine) identify(req *request.Request, t *target, d *Decision, id *iden
 		values[0] = id.token
 	}
 	id.key = identity.Key(a.UID, t.api.Name, values)
-	id.hash = shortHash(id.key)
-	d.TokenHash = id.hash
+	d.key, d.hasKey = id.key, true
 	return true
-}
-
-// shortHash names an identity in logs: a prefix of its cache key, which is a sha256 over the
-// identity values, so it says nothing of the token.
-func shortHash(k [32]byte) string {
-	const hexdigits = "0123456789abcdef"
-	var b [12]byte
-	for i := 0; i < 6; i++ {
-		b[2*i], b[2*i+1] = hexdigits[k[i]>>4], hexdigits[k[i]&15]
-	}
-	return string(b[:])
 }
 
 // contextVars answers `context.X` identity sources from the request and its target.

@@ -22,35 +22,31 @@ type target struct {
 }
 
 // resolve finds the Api, the route and the authorizer, and builds the methodArn.
-func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, d *Decision) (*target, bool) {
+func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target, d *Decision) bool {
 	api := e.findApi(snap, req)
 	if api == nil {
 		d.Outcome = MissingToken
-		return nil, false
+		return false
 	}
 	d.Api, d.Protocol = api.Name, api.Protocol
 
 	path, ok := stripBasePath(api.BasePath, req.Path)
 	if !ok {
 		d.Outcome = MissingToken
-		return nil, false
+		return false
 	}
-	t := &target{api: api, path: path}
+	t.api, t.path = api, path
 	m, ok := api.Routes.MatchInto(req.Method, path, t.params[:0])
 	if !ok {
 		if req.Method == "OPTIONS" && api.AllowPreflight {
 			d.Outcome = Allow
-			return t, true
+			return true
 		}
 		d.Outcome = MissingToken
-		return nil, false
+		return false
 	}
 	t.route, t.match = api.Route[m.Index], m
-	method := "ANY"
-	if t.route.HasMethod(req.Method) {
-		method = req.Method
-	}
-	t.routeKey = method + " " + t.route.Template
+	t.routeKey = t.route.Key(req.Method)
 	t.methodArn = arn.Build(api.Region, api.AccountID, api.APIID, api.Stage, req.Method, path)
 	d.Route, d.MethodArn = t.routeKey, t.methodArn
 
@@ -63,7 +59,7 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, d *Decisio
 			t.authorizer = snap.Authorizer(name)
 			if t.authorizer == nil {
 				d.Outcome, d.Err = AuthorizerConfig, errUnknownAuthorizer(name)
-				return nil, false
+				return false
 			}
 		}
 	}
@@ -71,7 +67,7 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, d *Decisio
 		d.Authorizer = t.authorizer.Name
 		d.JWT = t.authorizer.Type == "JWT"
 	}
-	return t, true
+	return true
 }
 
 // findApi picks the Api: Envoy's per-route context extension, else the host.

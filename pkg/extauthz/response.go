@@ -85,17 +85,42 @@ func allow(d *engine.Decision, req *request.Request, prefix, requestID string) *
 		HeadersToRemove:      spoofed(req.Headers, prefix),
 		ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", requestID)},
 	}
+	var md *structpb.Struct
 	if d.Answer != nil {
-		ok.Headers = make([]*corev3.HeaderValueOption, len(d.Answer.Headers))
-		for i, h := range d.Answer.Headers {
-			ok.Headers[i] = header(h.Name, h.Value)
+		r := rendering(d)
+		ok.Headers = r.headers
+		md = r.metadata[0]
+		if d.Cached {
+			md = r.metadata[1]
 		}
+	} else {
+		md = metadata(d, false)
 	}
 	return &authv3.CheckResponse{
 		Status:          &status.Status{Code: int32(codes.OK)},
 		HttpResponse:    &authv3.CheckResponse_OkResponse{OkResponse: ok},
-		DynamicMetadata: metadata(d),
+		DynamicMetadata: md,
 	}
+}
+
+// rendered is an answer's response parts, built once and shared by every response that carries
+// the answer; protobuf messages are safe to marshal concurrently as long as nobody changes them.
+type rendered struct {
+	headers  []*corev3.HeaderValueOption
+	metadata [2]*structpb.Struct // not cached, cached
+}
+
+func rendering(d *engine.Decision) *rendered {
+	if r, ok := d.Answer.Rendered().(*rendered); ok {
+		return r
+	}
+	r := &rendered{headers: make([]*corev3.HeaderValueOption, len(d.Answer.Headers))}
+	for i, h := range d.Answer.Headers {
+		r.headers[i] = header(h.Name, h.Value)
+	}
+	r.metadata[0], r.metadata[1] = metadata(d, false), metadata(d, true)
+	d.Answer.SetRendered(r)
+	return d.Answer.Rendered().(*rendered)
 }
 
 // spoofed lists the request's headers that carry the prefix: only Portcullis may set them.
@@ -109,11 +134,13 @@ func spoofed(headers map[string]string, prefix string) []string {
 	return out
 }
 
-func metadata(d *engine.Decision) *structpb.Struct {
+// metadata is the dynamic metadata of an allow. An answer is cached per Api and authorizer, so
+// everything here but cached is the same for every response that carries the answer.
+func metadata(d *engine.Decision, cached bool) *structpb.Struct {
 	fields := map[string]*structpb.Value{
 		"api":        structpb.NewStringValue(d.Api),
 		"authorizer": structpb.NewStringValue(d.Authorizer),
-		"cached":     structpb.NewBoolValue(d.Cached),
+		"cached":     structpb.NewBoolValue(cached),
 	}
 	if d.Answer != nil {
 		fields["principalId"] = structpb.NewStringValue(d.Answer.PrincipalID)

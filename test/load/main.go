@@ -25,11 +25,26 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "load duration per server")
 	concurrency := flag.Int("c", 50, "ghz concurrency")
 	connections := flag.Int("connections", 2, "ghz connections")
+	pin := flag.Bool("pin", true, "pin the server to CPU 0 and ghz to CPU 1 (taskset), so client work does not eat the server's CPU")
 	flag.Parse()
+	pinned = *pin
 	if err := run(*ghz, *portcullis, *duration, *concurrency, *connections); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
+}
+
+// pinned runs servers and ghz on separate CPUs.
+var pinned bool
+
+// command makes a command, pinned to cpu when pinning is on and taskset exists.
+func command(cpu string, name string, args ...string) *exec.Cmd {
+	if pinned {
+		if ts, err := exec.LookPath("taskset"); err == nil {
+			return exec.Command(ts, append([]string{"-c", cpu, name}, args...)...)
+		}
+	}
+	return exec.Command(name, args...)
 }
 
 type result struct {
@@ -69,7 +84,7 @@ func run(ghz, portcullis string, d time.Duration, c, conns int) error {
 		return err
 	}
 
-	pc, pcAddr, err := startServer(portcullis, "serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "warn")
+	pc, pcAddr, err := startServer(portcullis, "serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "info")
 	if err != nil {
 		return err
 	}
@@ -93,7 +108,7 @@ func run(ghz, portcullis string, d time.Duration, c, conns int) error {
 
 // startServer runs a server binary and returns it with the gRPC address it listens on.
 func startServer(bin string, args ...string) (*exec.Cmd, string, error) {
-	cmd := exec.Command(bin, args...)
+	cmd := command("0", bin, args...)
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -133,16 +148,16 @@ const checkData = `{"attributes":{"source":{"address":{"socketAddress":{"address
 
 func drive(ghz, name, addr string, pid int, d time.Duration, c, conns int) (result, error) {
 	args := []string{"--insecure", "--call", "envoy.service.auth.v3.Authorization.Check", "-d", checkData,
-		"-c", strconv.Itoa(c), "--connections", strconv.Itoa(conns), "-O", "json"}
+		"-c", strconv.Itoa(c), "--connections", strconv.Itoa(conns), "-O", "json", "--duration-stop", "ignore"}
 	// Warm up: connections, the cache entry, the Go runtime.
-	if out, err := exec.Command(ghz, append(args, "-n", "2000", addr)...).CombinedOutput(); err != nil {
+	if out, err := command("1", ghz, append(args, "-n", "2000", addr)...).CombinedOutput(); err != nil {
 		return result{}, fmt.Errorf("ghz warm-up: %v\n%s", err, out)
 	}
 	cpu0, err := processCPU(pid)
 	if err != nil {
 		return result{}, err
 	}
-	out, err := exec.Command(ghz, append(args, "-z", d.String(), addr)...).Output()
+	out, err := command("1", ghz, append(args, "-z", d.String(), addr)...).Output()
 	if err != nil {
 		return result{}, fmt.Errorf("ghz: %v", err)
 	}

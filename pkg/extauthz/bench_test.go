@@ -1,0 +1,52 @@
+package extauthz
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portcullis-dev/portcullis/pkg/config"
+	"github.com/portcullis-dev/portcullis/pkg/engine"
+)
+
+// BenchmarkCheck measures the whole Check handler for a cached allow: request facts, routing,
+// identity, cache, policy, and the CheckResponse, without the network.
+func BenchmarkCheck(b *testing.B) {
+	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"principalId":"bench-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
+			`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:restapi/prod/*"}]},` +
+			`"context":{"tenant":"acme","plan":"gold"}}`))
+	}))
+	defer authz.Close()
+	p := filepath.Join(b.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte(strings.ReplaceAll(config1, "http://127.0.0.1:1/authorize", authz.URL)), 0o600)
+	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := engine.New(snap, engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	srv := New(e, Options{})
+	req := check("rest.example.com", "/closed", map[string]string{
+		"authorization": "Bearer bench-token", "user-agent": "bench", "x-request-id": "0f9c7c1e-2b55-4f43-a7a1-3d1f1b1a5e22",
+		"accept": "*/*", "accept-encoding": "gzip",
+	})
+	ctx := context.Background()
+	if resp, _ := srv.Check(ctx, req); resp.GetOkResponse() == nil {
+		b.Fatalf("not allowed: %v", resp)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if resp, _ := srv.Check(ctx, req); resp.GetOkResponse() == nil {
+			b.Fatal("denied")
+		}
+	}
+}

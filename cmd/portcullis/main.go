@@ -31,6 +31,7 @@ func commands() []command {
 		{"validate", "check configuration files and print every error", runValidate},
 		{"simulate", "evaluate an IAM policy against a methodArn", runSimulate},
 		{"test-invoke", "run the whole pipeline once for one request and print each step", runTestInvoke},
+		{"token", "mint a token for the embedded demo config", runToken},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	httpbackend "github.com/portcullis-dev/portcullis/pkg/authorizer/http"
+	jwtbackend "github.com/portcullis-dev/portcullis/pkg/authorizer/jwt"
 	lambdabackend "github.com/portcullis-dev/portcullis/pkg/authorizer/lambda"
 )
 
@@ -47,6 +48,13 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 			Simple:         spec.EnableSimpleResponses,
 		})
 		return b, "spec.lambda", err
+	case spec.JWT != nil:
+		b, err := jwtbackend.New(c.ctx, a.Name, spec.JWT, jwtbackend.Options{
+			HTTPClient: c.httpClient(),
+			Logger:     c.opts.Logger,
+			Secret:     secret,
+		})
+		return b, "spec.jwt", err
 	}
 	return nil, "spec", fmt.Errorf("no backend: set one of http, lambda or jwt")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
+	"github.com/portcullis-dev/portcullis/pkg/config/demo"
 	"github.com/portcullis-dev/portcullis/pkg/identity"
 	"github.com/portcullis-dev/portcullis/pkg/routes"
 )
@@ -44,7 +45,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Snapshot, error) {
 	var err error
 	isDemo := len(opts.Paths) == 0
 	if isDemo {
-		set, err = LoadBytes("embedded demo config", []byte(nil))
+		set, err = LoadBytes("embedded demo config", demo.Config)
 	} else {
 		set, err = Load(opts.Paths...)
 	}

@@ -344,7 +344,10 @@ func TestInlineKeys(t *testing.T) {
 		{"PEM file", &v1alpha1.JWTKeys{PEMFile: pemFile}, []string{"RS256"}, rk.sign(t, claims(nil))},
 		{"inline JWKS", &v1alpha1.JWTKeys{JWKS: string(inline)}, []string{"ES256"}, ek.sign(t, claims(nil))},
 		{"HMAC secret", &v1alpha1.JWTKeys{HMACSecret: &v1alpha1.SecretValue{Value: secret}}, []string{"HS256"},
-			func() string { s, _ := gojwt.NewWithClaims(gojwt.SigningMethodHS256, claims(nil)).SignedString([]byte(secret)); return s }()},
+			func() string {
+				s, _ := gojwt.NewWithClaims(gojwt.SigningMethodHS256, claims(nil)).SignedString([]byte(secret))
+				return s
+			}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -35,6 +35,8 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	logLevel        string
 	decisionLogRate float64
+	otlpEndpoint    string
+	traceRatio      float64
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -48,6 +50,8 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight Checks may take to finish on SIGTERM")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Float64Var(&f.decisionLogRate, "decision-log-rate", 0, "share of allows written to the decision log, 0..1 (denials and errors always are)")
+	fs.StringVar(&f.otlpEndpoint, "trace-otlp-endpoint", "", "OpenTelemetry collector base URL (OTLP/HTTP), e.g. http://otel-collector:4318; empty: no tracing")
+	fs.Float64Var(&f.traceRatio, "trace-sample-ratio", 1, "share of traces sampled when Envoy sent no sampling decision")
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		return 2
 	}
@@ -79,7 +83,13 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	tracer, propagator, stopTracing, err := tracing(ctx, f.otlpEndpoint, f.traceRatio)
+	if err != nil {
+		return err
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
 	eng, err := engine.New(snap, engine.Options{
+		Tracer:        tracer,
 		CacheMaxBytes: f.cacheMaxBytes,
 		HeaderPrefix:  f.headerPrefix,
 		Logger:        log,
@@ -102,7 +112,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	}
 
 	gs := grpc.NewServer(grpc.ForceServerCodecV2(extauthz.Codec()))
-	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{Logger: log, Registry: reg}))
+	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{Logger: log, Registry: reg, Propagator: propagator}))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)

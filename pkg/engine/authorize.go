@@ -59,7 +59,9 @@ func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *targe
 	a := t.authorizer
 	breq := e.backendRequest(req, t, id)
 	start := e.now()
+	ctx, end := e.backendSpan(ctx, a.Name)
 	resp, err := a.Backend.Authorize(ctx, breq)
+	end(err)
 	*latency = e.now().Sub(start)
 	if e.metrics != nil {
 		e.metrics.observeBackend(a.Name, err, *latency)

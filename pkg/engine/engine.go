@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/portcullis-dev/portcullis/pkg/cache"
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/policy"
@@ -26,6 +28,8 @@ type Options struct {
 	Logger        *slog.Logger
 	Metrics       *Metrics // nil: not recorded
 	Now           func() time.Time
+	// Tracer, when set, records a span per decision with the backend call as its child.
+	Tracer trace.Tracer
 	// AllowLogRate is the share of allows written to the decision log (0..1); denials and
 	// errors are always written.
 	AllowLogRate float64
@@ -42,6 +46,7 @@ type Engine struct {
 	now      func() time.Time
 
 	allowLogRate float64
+	tracer       trace.Tracer
 }
 
 // New makes an Engine serving snap.
@@ -71,6 +76,7 @@ func New(snap *config.Snapshot, opts Options) (*Engine, error) {
 		now:      opts.Now,
 
 		allowLogRate: opts.AllowLogRate,
+		tracer:       opts.Tracer,
 	}
 	e.snap.Store(snap)
 	return e, nil
@@ -95,6 +101,11 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 	st := &state{}
 	d := &st.d
 	d.RequestID = req.RequestID
+	var span trace.Span
+	if e.tracer != nil {
+		ctx, span = e.tracer.Start(ctx, "portcullis.Check", trace.WithSpanKind(trace.SpanKindServer))
+		defer func() { endSpan(span, d) }()
+	}
 	e.decide(ctx, e.snap.Load(), req, st)
 	if e.metrics != nil {
 		e.metrics.observeCheck(d, e.now().Sub(start))
@@ -175,6 +186,9 @@ func (e *Engine) logDecision(ctx context.Context, d *Decision) {
 	}
 	if d.Err != nil {
 		attrs = append(attrs, slog.String("error", d.Err.Error()))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()))
 	}
 	e.log.LogAttrs(ctx, level, "decision", attrs...)
 }

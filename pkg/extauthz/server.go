@@ -13,6 +13,7 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/request"
@@ -25,6 +26,7 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 	panics prometheus.Counter
+	prop   propagation.TextMapPropagator
 }
 
 // Options configure a Server.
@@ -32,6 +34,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer // nil: no metrics
 	Now      func() time.Time
+	// Propagator, when set, reads the trace context Envoy sends (traceparent) so that decision
+	// spans join the request's trace.
+	Propagator propagation.TextMapPropagator
 }
 
 // New makes a Server deciding with e.
@@ -42,7 +47,7 @@ func New(e *engine.Engine, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{engine: e, log: opts.Logger, now: opts.Now}
+	s := &Server{engine: e, log: opts.Logger, now: opts.Now, prop: opts.Propagator}
 	s.panics = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "portcullis_check_panics_total", Help: "Checks that panicked and were answered 500.",
 	})
@@ -61,6 +66,9 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 			resp, err = deny(&engine.Decision{Outcome: engine.AuthorizerFailure}, uuid.NewString()), nil
 		}
 	}()
+	if s.prop != nil {
+		ctx = s.prop.Extract(ctx, propagation.MapCarrier(in.GetAttributes().GetRequest().GetHttp().GetHeaders()))
+	}
 	req, perr := request.FromCheck(in, s.now())
 	if perr != nil {
 		id := requestID(in)

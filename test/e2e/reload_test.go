@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,5 +172,29 @@ func TestSIGTERMLosesNoInFlightCheck(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+func TestTracesAreExportedOverOTLP(t *testing.T) {
+	var posts atomic.Int64
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/traces" && r.Method == http.MethodPost {
+			posts.Add(1)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer collector.Close()
+	authz := newFakeAuthorizer(t)
+	p := start(t, "--config", petstore(t, authz.URL()), "--trace-otlp-endpoint", collector.URL)
+	p.check(t, "GET", host, "/pets", map[string]string{"authorization": "Bearer tracy",
+		"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+	// Spans are batched; shutting down flushes them.
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	if posts.Load() == 0 {
+		t.Fatal("no span reached the OTLP collector")
+	}
+	if !strings.Contains(p.logs.String(), `"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"`) {
+		t.Errorf("decision log lacks Envoy's trace id:\n%s", p.logs)
 	}
 }

@@ -149,6 +149,9 @@ func (a *Answer) cost() int64 {
 	}
 	// The context map is kept beside the headers made from it.
 	n += 48 * len(a.Context)
+	// A front's rendering, built on the first allow and kept with the answer (extauthz: header
+	// protos and two dynamic-metadata Structs), measured at about this size.
+	n += 96*len(a.Headers) + 2*(600+120*len(a.Context))
 	return int64(n)
 }
 

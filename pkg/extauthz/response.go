@@ -85,16 +85,17 @@ func allow(d *engine.Decision, req *request.Request, prefix, requestID string) *
 		HeadersToRemove:      spoofed(req.Headers, prefix),
 		ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", requestID)},
 	}
-	var md *structpb.Struct
+	md := &structpb.Struct{Fields: make(map[string]*structpb.Value, 5)}
+	md.Fields["cached"] = cachedValue[d.Cached]
 	if d.Answer != nil {
 		r := rendering(d)
 		ok.Headers = r.headers
-		md = r.metadata[0]
-		if d.Cached {
-			md = r.metadata[1]
+		for k, v := range r.fields {
+			md.Fields[k] = v
 		}
 	} else {
-		md = metadata(d, false)
+		md.Fields["api"] = structpb.NewStringValue(d.Api)
+		md.Fields["authorizer"] = structpb.NewStringValue(d.Authorizer)
 	}
 	return &authv3.CheckResponse{
 		Status:          &status.Status{Code: int32(codes.OK)},
@@ -103,11 +104,15 @@ func allow(d *engine.Decision, req *request.Request, prefix, requestID string) *
 	}
 }
 
-// rendered is an answer's response parts, built once and shared by every response that carries
-// the answer; protobuf messages are safe to marshal concurrently as long as nobody changes them.
+var cachedValue = map[bool]*structpb.Value{false: structpb.NewBoolValue(false), true: structpb.NewBoolValue(true)}
+
+// rendered is an answer's response parts, built on its first allow and shared by every response
+// that carries it; protobuf messages are safe to marshal concurrently as long as nobody changes
+// them. Only the parts are kept, not whole metadata Structs: a cached answer's memory counts
+// against the cache bound (engine.Answer's cost counts it).
 type rendered struct {
-	headers  []*corev3.HeaderValueOption
-	metadata [2]*structpb.Struct // not cached, cached
+	headers []*corev3.HeaderValueOption
+	fields  map[string]*structpb.Value // api, authorizer, principalId, context
 }
 
 func rendering(d *engine.Decision) *rendered {
@@ -118,7 +123,16 @@ func rendering(d *engine.Decision) *rendered {
 	for i, h := range d.Answer.Headers {
 		r.headers[i] = header(h.Name, h.Value)
 	}
-	r.metadata[0], r.metadata[1] = metadata(d, false), metadata(d, true)
+	// An answer is cached per Api and authorizer, so these are the same for every response
+	// that carries it.
+	r.fields = map[string]*structpb.Value{
+		"api":         structpb.NewStringValue(d.Api),
+		"authorizer":  structpb.NewStringValue(d.Authorizer),
+		"principalId": structpb.NewStringValue(d.Answer.PrincipalID),
+	}
+	if ctx, err := structpb.NewStruct(d.Answer.Context); err == nil {
+		r.fields["context"] = structpb.NewStructValue(ctx)
+	}
 	d.Answer.SetRendered(r)
 	return d.Answer.Rendered().(*rendered)
 }
@@ -132,21 +146,4 @@ func spoofed(headers map[string]string, prefix string) []string {
 		}
 	}
 	return out
-}
-
-// metadata is the dynamic metadata of an allow. An answer is cached per Api and authorizer, so
-// everything here but cached is the same for every response that carries the answer.
-func metadata(d *engine.Decision, cached bool) *structpb.Struct {
-	fields := map[string]*structpb.Value{
-		"api":        structpb.NewStringValue(d.Api),
-		"authorizer": structpb.NewStringValue(d.Authorizer),
-		"cached":     structpb.NewBoolValue(cached),
-	}
-	if d.Answer != nil {
-		fields["principalId"] = structpb.NewStringValue(d.Answer.PrincipalID)
-		if ctx, err := structpb.NewStruct(d.Answer.Context); err == nil {
-			fields["context"] = structpb.NewStructValue(ctx)
-		}
-	}
-	return &structpb.Struct{Fields: fields}
 }

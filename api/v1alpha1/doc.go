@@ -2,6 +2,7 @@
 // the portcullis.dev/v1alpha1 API group. They are the single source of the config schema; the
 // CRD manifests under deploy/crds are generated from them.
 //
+// +kubebuilder:object:generate=true
 // +groupName=portcullis.dev
 package v1alpha1
 

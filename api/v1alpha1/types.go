@@ -27,6 +27,9 @@ const AuthorizerNone = "NONE"
 // Authorizer turns an identity into a decision: identity sources, validation, TTL, one backend.
 //
 // +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Namespaced,categories=portcullis
+// +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
+// +kubebuilder:printcolumn:name="TTL",type=integer,JSONPath=`.spec.resultTtlInSeconds`
 type Authorizer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -41,6 +44,9 @@ type AuthorizerSpec struct {
 	Type string `json:"type"`
 	// IdentitySource names where the identity comes from: one header for TOKEN, one or more
 	// sources (comma-separated or a list) for REQUEST; JWT defaults to $request.header.Authorization.
+	// A string or a list of strings, so the schema leaves its type open.
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
 	IdentitySource StringOrList `json:"identitySource,omitempty"`
 	// IdentityValidationExpression is a regular expression the whole TOKEN value must match.
 	IdentityValidationExpression string `json:"identityValidationExpression,omitempty"`
@@ -140,14 +146,35 @@ type ValueFrom struct {
 	File string `json:"file,omitempty"`
 }
 
+// AuthorizerList is a list of Authorizers.
+//
+// +kubebuilder:object:root=true
+type AuthorizerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Authorizer `json:"items"`
+}
+
 // Api is one API: hosts, stage, routes and the authorizers guarding them.
 //
 // +kubebuilder:object:root=true
+// +kubebuilder:resource:scope=Namespaced,categories=portcullis
+// +kubebuilder:printcolumn:name="API ID",type=string,JSONPath=`.spec.apiId`
+// +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.spec.stage`
 type Api struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec ApiSpec `json:"spec"`
+}
+
+// ApiList is a list of Apis.
+//
+// +kubebuilder:object:root=true
+type ApiList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Api `json:"items"`
 }
 
 // ApiSpec is the desired behaviour of an Api.

@@ -8,8 +8,8 @@ IMAGE      ?= portcullis:$(VERSION)
 
 GRPCURL_VERSION        := v1.9.4
 GHZ_VERSION            := v0.93.0
-HELM_VERSION           := v3.19.0
-CONTROLLER_GEN_VERSION := v0.19.0
+HELM_VERSION           := v3.22.0
+CONTROLLER_GEN_VERSION := v0.23.0
 RIE_VERSION            := v0.0.0-20261030222936-bef5c4ba774d
 
 export PATH := $(BIN):$(PATH)

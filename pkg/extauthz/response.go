@@ -81,8 +81,12 @@ func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
 // allow builds the OK CheckResponse: principal and context headers upstream, every client-sent
 // header with the prefix removed, and dynamic metadata for access logs and later filters.
 func allow(d *engine.Decision, req *request.Request, prefix, requestID string) *authv3.CheckResponse {
+	var own []engine.Header
+	if d.Answer != nil {
+		own = d.Answer.Headers
+	}
 	ok := &authv3.OkHttpResponse{
-		HeadersToRemove:      spoofed(req.Headers, prefix),
+		HeadersToRemove:      spoofed(req.Headers, prefix, own),
 		ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", requestID)},
 	}
 	md := &structpb.Struct{Fields: make(map[string]*structpb.Value, 5)}
@@ -137,13 +141,23 @@ func rendering(d *engine.Decision) *rendered {
 	return d.Answer.Rendered().(*rendered)
 }
 
-// spoofed lists the request's headers that carry the prefix: only Portcullis may set them.
-func spoofed(headers map[string]string, prefix string) []string {
+// spoofed lists the request's headers that carry the prefix: only Portcullis may set them. A
+// name Portcullis sets itself is left out: its OVERWRITE_IF_EXISTS_OR_ADD replaces the client's
+// value, and removing it too could remove Portcullis's own value, depending on the order in which
+// Envoy applies the two lists.
+func spoofed(headers map[string]string, prefix string, own []engine.Header) []string {
 	var out []string
+next:
 	for name := range headers {
-		if len(name) >= len(prefix) && strings.EqualFold(name[:len(prefix)], prefix) {
-			out = append(out, name)
+		if len(name) < len(prefix) || !strings.EqualFold(name[:len(prefix)], prefix) {
+			continue
 		}
+		for _, h := range own {
+			if strings.EqualFold(h.Name, name) {
+				continue next
+			}
+		}
+		out = append(out, name)
 	}
 	return out
 }

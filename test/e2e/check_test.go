@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"sync"
 	"testing"
 	"time"
@@ -100,9 +102,16 @@ func TestAllowPassesPrincipalAndContextUpstream(t *testing.T) {
 	for _, h := range resp.GetOkResponse().GetHeadersToRemove() {
 		removed[h] = true
 	}
+	// Every client-sent copy is either removed or overwritten by Portcullis's own value.
+	overwritten := map[string]bool{}
+	for _, h := range resp.GetOkResponse().GetHeaders() {
+		if h.GetAppendAction() == corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
+			overwritten[h.GetHeader().GetKey()] = true
+		}
+	}
 	for _, h := range []string{"x-authorizer-principal-id", "x-authorizer-tenant", "x-authorizer-extra"} {
-		if !removed[h] {
-			t.Errorf("client-sent %s not removed (removed: %v)", h, removed)
+		if removed[h] == overwritten[h] {
+			t.Errorf("client-sent %s: removed=%v overwritten=%v, want exactly one", h, removed[h], overwritten[h])
 		}
 	}
 	md := resp.GetDynamicMetadata().GetFields()

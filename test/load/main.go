@@ -25,9 +25,17 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "load duration per server")
 	concurrency := flag.Int("c", 50, "ghz concurrency")
 	connections := flag.Int("connections", 2, "ghz connections")
-	pin := flag.Bool("pin", true, "pin the server to CPU 0 and ghz to CPU 1 (taskset), so client work does not eat the server's CPU")
+	pin := flag.Bool("pin", true, "pin the server to CPU 0 and the load client to CPU 1 (taskset), so client work does not eat the server's CPU")
+	native := flag.String("native-client", "", "internal: run the native load client against this address")
 	flag.Parse()
 	pinned = *pin
+	if *native != "" {
+		if err := runNative(*native, *duration, *concurrency, *connections); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*ghz, *portcullis, *duration, *concurrency, *connections); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -77,31 +85,42 @@ func run(ghz, portcullis string, d time.Duration, c, conns int) error {
 	if err != nil {
 		return err
 	}
-	base, err := drive(ghz, "no-op grpc-go server", noopAddr, noop.Process.Pid, d, c, conns)
-	noop.Process.Kill()
-	noop.Wait()
-	if err != nil {
-		return err
-	}
-
+	defer func() { noop.Process.Kill(); noop.Wait() }()
 	pc, pcAddr, err := startServer(portcullis, "serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "info")
 	if err != nil {
 		return err
 	}
 	defer func() { pc.Process.Kill(); pc.Wait() }()
-	got, err := drive(ghz, "portcullis cached allow", pcAddr, pc.Process.Pid, d, c, conns)
-	if err != nil {
-		return err
-	}
 
-	fmt.Printf("\n%-26s %12s %14s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "p50", "p99", "errors")
-	for _, r := range []result{base, got} {
-		fmt.Printf("%-26s %12.0f %14.1f %10s %10s %8d\n", r.name, r.rps, r.cpuUS, r.p50, r.p99, r.errors)
+	type driver func(name, addr string, pid int) (result, error)
+	drivers := []struct {
+		name string
+		run  driver
+	}{
+		{"ghz", func(name, addr string, pid int) (result, error) { return drive(ghz, name, addr, pid, d, c, conns) }},
+		{"native Go client", func(name, addr string, pid int) (result, error) { return driveNative(name, addr, pid, d, c, conns) }},
 	}
-	fmt.Printf("\nratio Checks/s portcullis / no-op: %.3f (SPEC target >= 0.85)\n", got.rps/base.rps)
-	fmt.Printf("ratio CPU per Check portcullis / no-op: %.3f\n", got.cpuUS/base.cpuUS)
-	if got.errors > 0 || base.errors > 0 {
-		return fmt.Errorf("ghz reported errors")
+	failed := false
+	for _, drv := range drivers {
+		base, err := drv.run("no-op grpc-go server", noopAddr, noop.Process.Pid)
+		if err != nil {
+			return err
+		}
+		got, err := drv.run("portcullis cached allow", pcAddr, pc.Process.Pid)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("\nload client: %s, concurrency %d, %d connections, %s per server\n", drv.name, c, conns, d)
+		fmt.Printf("%-26s %12s %14s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "p50", "p99", "errors")
+		for _, r := range []result{base, got} {
+			fmt.Printf("%-26s %12.0f %14.1f %10s %10s %8d\n", r.name, r.rps, r.cpuUS, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors)
+		}
+		fmt.Printf("ratio Checks/s portcullis / no-op: %.3f (SPEC target >= 0.85)\n", got.rps/base.rps)
+		fmt.Printf("ratio CPU per Check portcullis / no-op: %.3f\n", got.cpuUS/base.cpuUS)
+		failed = failed || got.errors > 0 || base.errors > 0
+	}
+	if failed {
+		return fmt.Errorf("the load clients reported errors")
 	}
 	return nil
 }

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// nativeReport is what the native client prints, as JSON, for the parent to read.
+type nativeReport struct {
+	Count  int     `json:"count"`
+	Errors int     `json:"errors"`
+	RPS    float64 `json:"rps"`
+	P50    int64   `json:"p50"`
+	P99    int64   `json:"p99"`
+}
+
+// runNative drives addr with c workers over conns connections for d using the generated
+// protos, so the client's own cost per Check is far below ghz's (which decodes every response
+// dynamically). It separates what the server costs from what the load generator costs.
+func runNative(addr string, d time.Duration, c, conns int) error {
+	var req authv3.CheckRequest
+	if err := protojson.Unmarshal([]byte(checkData), &req); err != nil {
+		return err
+	}
+	clients := make([]authv3.AuthorizationClient, conns)
+	for i := range clients {
+		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		defer cc.Close()
+		clients[i] = authv3.NewAuthorizationClient(cc)
+	}
+	ctx := context.Background()
+	for _, cl := range clients { // warm up
+		for range 500 {
+			cl.Check(ctx, &req)
+		}
+	}
+	deadline := time.Now().Add(d)
+	lat := make([][]time.Duration, c)
+	errs := make([]int, c)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := clients[w%len(clients)]
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				resp, err := cl.Check(ctx, &req)
+				lat[w] = append(lat[w], time.Since(t0))
+				if err != nil || resp.GetOkResponse() == nil {
+					errs[w]++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	var all []time.Duration
+	rep := nativeReport{}
+	for w := range c {
+		all = append(all, lat[w]...)
+		rep.Errors += errs[w]
+	}
+	slices.Sort(all)
+	rep.Count = len(all)
+	rep.RPS = float64(len(all)) / elapsed.Seconds()
+	if len(all) > 0 {
+		rep.P50, rep.P99 = int64(all[len(all)/2]), int64(all[len(all)*99/100])
+	}
+	return json.NewEncoder(os.Stdout).Encode(rep)
+}
+
+// driveNative runs the native client pinned to CPU 1, as ghz is.
+func driveNative(name, addr string, pid int, d time.Duration, c, conns int) (result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cpu0, err := processCPU(pid)
+	if err != nil {
+		return result{}, err
+	}
+	out, err := command("1", self, "-native-client", addr, "-duration", d.String(), "-c", strconv.Itoa(c), "-connections", strconv.Itoa(conns)).Output()
+	if err != nil {
+		return result{}, fmt.Errorf("native client: %v", err)
+	}
+	cpu1, err := processCPU(pid)
+	if err != nil {
+		return result{}, err
+	}
+	var rep nativeReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		return result{}, fmt.Errorf("native client output %q: %v", out, err)
+	}
+	r := result{name: name, rps: rep.RPS, count: rep.Count, errors: rep.Errors, p50: time.Duration(rep.P50), p99: time.Duration(rep.P99)}
+	if rep.Count > 0 {
+		r.cpuUS = float64(cpu1-cpu0) / float64(rep.Count) / float64(time.Microsecond)
+	}
+	return r, nil
+}

@@ -37,6 +37,8 @@ type serveFlags struct {
 	decisionLogRate float64
 	otlpEndpoint    string
 	traceRatio      float64
+	maxInflight     int64
+	backendInflight int
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -50,6 +52,8 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight Checks may take to finish on SIGTERM")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Float64Var(&f.decisionLogRate, "decision-log-rate", 0, "share of allows written to the decision log, 0..1 (denials and errors always are)")
+	fs.Int64Var(&f.maxInflight, "max-inflight", 10000, "Checks decided at once; more are answered 429 at once (0: no bound)")
+	fs.IntVar(&f.backendInflight, "backend-max-inflight", 512, "calls in flight to one authorizer's backend; a call that waits over 1s for a slot fails closed (500)")
 	fs.StringVar(&f.otlpEndpoint, "trace-otlp-endpoint", "", "OpenTelemetry collector base URL (OTLP/HTTP), e.g. http://otel-collector:4318; empty: no tracing")
 	fs.Float64Var(&f.traceRatio, "trace-sample-ratio", 1, "share of traces sampled when Envoy sent no sampling decision")
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
@@ -95,6 +99,8 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		Logger:        log,
 		Metrics:       engine.NewMetrics(reg),
 		AllowLogRate:  f.decisionLogRate,
+
+		BackendMaxInflight: f.backendInflight,
 	})
 	if err != nil {
 		return err
@@ -112,7 +118,9 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	}
 
 	gs := grpc.NewServer(grpc.ForceServerCodecV2(extauthz.Codec()))
-	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{Logger: log, Registry: reg, Propagator: propagator}))
+	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{
+		Logger: log, Registry: reg, Propagator: propagator, MaxInflight: f.maxInflight,
+	}))
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)

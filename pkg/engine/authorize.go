@@ -57,6 +57,11 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 // callBackend asks the backend and compiles its answer; the result is what gets cached.
 func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *target, id *identified, latency *time.Duration) (*Answer, int64, time.Duration, error) {
 	a := t.authorizer
+	release, err := e.backendSlot(ctx, a.UID)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
+	}
+	defer release()
 	breq := e.backendRequest(req, t, id)
 	start := e.now()
 	ctx, end := e.backendSpan(ctx, a.Name)
@@ -171,4 +176,30 @@ func jsonValue(v any) (string, error) {
 	}
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+var errBackendBusy = errors.New("too many calls in flight to this authorizer's backend")
+
+// backendSlot takes one of the authorizer's call slots, waiting at most the queue wait.
+func (e *Engine) backendSlot(ctx context.Context, uid string) (func(), error) {
+	v, ok := e.backendSlots.Load(uid)
+	if !ok {
+		v, _ = e.backendSlots.LoadOrStore(uid, make(chan struct{}, e.maxBackend))
+	}
+	slots := v.(chan struct{})
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	default:
+	}
+	timer := time.NewTimer(e.queueWait)
+	defer timer.Stop()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-timer.C:
+		return nil, errBackendBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -18,6 +18,7 @@ const (
 	ImplicitDeny              // 403: no Allow matched, simple response false, or scopes not held
 	MissingToken              // 403 Missing Authentication Token: no Api or no route
 	BadRequest                // 400: hostile or malformed request
+	Throttled                 // 429: more Checks in flight than --max-inflight
 	AuthorizerFailure         // 500: the backend failed (timeout, refused, 5xx)
 	AuthorizerConfig          // 500: the backend's answer broke the contract
 )
@@ -29,6 +30,7 @@ var outcomeNames = [...]string{
 	ImplicitDeny:      "implicit_deny",
 	MissingToken:      "missing_token",
 	BadRequest:        "bad_request",
+	Throttled:         "throttled",
 	AuthorizerFailure: "authorizer_failure",
 	AuthorizerConfig:  "authorizer_configuration_error",
 }
@@ -47,6 +49,7 @@ var outcomeStatus = [...]int{
 	ImplicitDeny:      403,
 	MissingToken:      403,
 	BadRequest:        400,
+	Throttled:         429,
 	AuthorizerFailure: 500,
 	AuthorizerConfig:  500,
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,11 @@ type Options struct {
 	Logger        *slog.Logger
 	Metrics       *Metrics // nil: not recorded
 	Now           func() time.Time
+	// BackendMaxInflight bounds the calls in flight to one authorizer's backend (default 512), so a
+	// slow backend facing many distinct identities cannot pile up goroutines and connections.
+	// A call that finds no slot within BackendQueueWait (default 1s) fails closed (500).
+	BackendMaxInflight int
+	BackendQueueWait   time.Duration
 	// Tracer, when set, records a span per decision with the backend call as its child.
 	Tracer trace.Tracer
 	// AllowLogRate is the share of allows written to the decision log (0..1); denials and
@@ -47,6 +53,10 @@ type Engine struct {
 
 	allowLogRate float64
 	tracer       trace.Tracer
+
+	backendSlots sync.Map // authorizer UID -> chan struct{}
+	maxBackend   int
+	queueWait    time.Duration
 }
 
 // New makes an Engine serving snap.
@@ -63,6 +73,12 @@ func New(snap *config.Snapshot, opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.BackendMaxInflight <= 0 {
+		opts.BackendMaxInflight = 512
+	}
+	if opts.BackendQueueWait <= 0 {
+		opts.BackendQueueWait = time.Second
+	}
 	c, err := cache.New[*Answer](cache.Options{MaxBytes: opts.CacheMaxBytes, AvgEntryBytes: 400, Now: opts.Now})
 	if err != nil {
 		return nil, err
@@ -77,6 +93,8 @@ func New(snap *config.Snapshot, opts Options) (*Engine, error) {
 
 		allowLogRate: opts.AllowLogRate,
 		tracer:       opts.Tracer,
+		maxBackend:   opts.BackendMaxInflight,
+		queueWait:    opts.BackendQueueWait,
 	}
 	e.snap.Store(snap)
 	return e, nil
@@ -89,7 +107,21 @@ func (e *Engine) Close() { e.cache.Close() }
 func (e *Engine) Snapshot() *config.Snapshot { return e.snap.Load() }
 
 // Swap puts snap in force for every Check that starts after it and returns the previous one.
-func (e *Engine) Swap(snap *config.Snapshot) *config.Snapshot { return e.snap.Swap(snap) }
+// Backend call slots of authorizers snap no longer has are dropped.
+func (e *Engine) Swap(snap *config.Snapshot) *config.Snapshot {
+	old := e.snap.Swap(snap)
+	live := map[string]bool{}
+	for _, a := range snap.Authorizers() {
+		live[a.UID] = true
+	}
+	e.backendSlots.Range(func(uid, _ any) bool {
+		if !live[uid.(string)] {
+			e.backendSlots.Delete(uid)
+		}
+		return true
+	})
+	return old
+}
 
 // HeaderPrefix is the prefix of upstream headers; client-sent headers with it are removed.
 func (e *Engine) HeaderPrefix() string { return e.prefix }
@@ -114,10 +146,11 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 	return d
 }
 
-// Reject records a request that could not be read at all (a hostile path, headers over the
-// limit): it is answered 400 without a lookup, and still counted and logged.
-func (e *Engine) Reject(ctx context.Context, requestID string, err error) *Decision {
-	d := &Decision{Outcome: BadRequest, RequestID: requestID, Err: err}
+// Reject records a request answered without a lookup, still counted and logged: BadRequest for
+// one that could not be read at all (a hostile path, headers over the limit), Throttled for one
+// refused because too many are in flight.
+func (e *Engine) Reject(ctx context.Context, outcome Outcome, requestID string, err error) *Decision {
+	d := &Decision{Outcome: outcome, RequestID: requestID, Err: err}
 	if e.metrics != nil {
 		e.metrics.observeCheck(d, 0)
 	}

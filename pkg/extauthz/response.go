@@ -32,6 +32,9 @@ var denials = map[engine.Outcome]denial{
 		`{"message":"User is not authorized to access this resource"}`, `{"message":"Forbidden"}`},
 	engine.MissingToken: {codes.PermissionDenied, "MissingAuthenticationTokenException",
 		`{"message":"Missing Authentication Token"}`, `{"message":"Not Found"}`},
+	// API Gateway's THROTTLED gateway response.
+	engine.Throttled: {codes.ResourceExhausted, "TooManyRequestsException",
+		`{"message":"Too Many Requests"}`, `{"message":"Too Many Requests"}`},
 	engine.BadRequest: {codes.InvalidArgument, "",
 		`{"message":"Bad Request"}`, `{"message":"Bad Request"}`},
 	engine.AuthorizerFailure: {codes.Unavailable, "AuthorizerFailureException",

@@ -5,9 +5,11 @@ package extauthz
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -27,6 +29,9 @@ type Server struct {
 	now    func() time.Time
 	panics prometheus.Counter
 	prop   propagation.TextMapPropagator
+
+	maxInflight int64
+	inflight    atomic.Int64
 }
 
 // Options configure a Server.
@@ -34,6 +39,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Registry prometheus.Registerer // nil: no metrics
 	Now      func() time.Time
+	// MaxInflight bounds the Checks decided at once; more are answered 429 at once instead of
+	// queueing behind a slow authorizer. 0: no bound.
+	MaxInflight int64
 	// Propagator, when set, reads the trace context Envoy sends (traceparent) so that decision
 	// spans join the request's trace.
 	Propagator propagation.TextMapPropagator
@@ -47,7 +55,7 @@ func New(e *engine.Engine, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{engine: e, log: opts.Logger, now: opts.Now, prop: opts.Propagator}
+	s := &Server{engine: e, log: opts.Logger, now: opts.Now, prop: opts.Propagator, maxInflight: opts.MaxInflight}
 	s.panics = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "portcullis_check_panics_total", Help: "Checks that panicked and were answered 500.",
 	})
@@ -66,13 +74,19 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 			resp, err = deny(&engine.Decision{Outcome: engine.AuthorizerFailure}, uuid.NewString()), nil
 		}
 	}()
+	if n := s.inflight.Add(1); s.maxInflight > 0 && n > s.maxInflight {
+		s.inflight.Add(-1)
+		id := requestID(in)
+		return deny(s.engine.Reject(ctx, engine.Throttled, id, errOverloaded), id), nil
+	}
+	defer s.inflight.Add(-1)
 	if s.prop != nil {
 		ctx = s.prop.Extract(ctx, propagation.MapCarrier(in.GetAttributes().GetRequest().GetHttp().GetHeaders()))
 	}
 	req, perr := request.FromCheck(in, s.now())
 	if perr != nil {
 		id := requestID(in)
-		return deny(s.engine.Reject(ctx, id, perr), id), nil
+		return deny(s.engine.Reject(ctx, engine.BadRequest, id, perr), id), nil
 	}
 	d := s.engine.Decide(ctx, req)
 	id := safeRequestID(req.RequestID)
@@ -81,6 +95,8 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 	}
 	return deny(d, id), nil
 }
+
+var errOverloaded = errors.New("more Checks in flight than --max-inflight")
 
 // requestID reads x-request-id from a request that could not be parsed.
 func requestID(in *authv3.CheckRequest) string {

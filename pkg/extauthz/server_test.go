@@ -3,8 +3,11 @@ package extauthz
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -205,5 +208,40 @@ func TestRequestIDIsEchoedOnlyWhenSafe(t *testing.T) {
 		if tt.want == "" && (got == tt.in || len(got) != 36) {
 			t.Errorf("safeRequestID(%q) = %q, want a fresh UUID", tt.in, got)
 		}
+	}
+}
+
+func TestMaxInflightSheds(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		entered <- struct{}{}
+		<-release
+		w.Write([]byte(`{"principalId":"p","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}}`))
+	}))
+	defer authz.Close()
+	defer close(release)
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte(strings.ReplaceAll(config1, "http://127.0.0.1:1/authorize", authz.URL)), 0o600)
+	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(snap, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	client := serve(t, New(e, Options{MaxInflight: 1}))
+	go client.Check(context.Background(), check("rest.example.com", "/closed", map[string]string{"authorization": "slow"}))
+	<-entered
+	resp, err := client.Check(context.Background(), check("rest.example.com", "/open", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := resp.GetDeniedResponse()
+	if codes.Code(resp.GetStatus().GetCode()) != codes.ResourceExhausted || d.GetStatus().GetCode() != 429 ||
+		d.GetBody() != `{"message":"Too Many Requests"}` {
+		t.Fatalf("over the limit: %v", resp)
 	}
 }

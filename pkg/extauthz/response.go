@@ -64,8 +64,7 @@ func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
 		header("content-type", "application/json"),
 		header("x-amzn-requestid", requestID),
 	}
-	// API Gateway HTTP APIs do not send x-amzn-errortype.
-	if d.Protocol != "HTTP" && row.errorType != "" {
+	if row.errorType != "" {
 		headers = append(headers, header("x-amzn-errortype", row.errorType))
 	}
 	if d.Outcome == engine.Unauthorized && d.JWT {
@@ -74,11 +73,20 @@ func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
 	return &authv3.CheckResponse{
 		Status: &status.Status{Code: int32(row.code), Message: d.Outcome.String()},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
-			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(d.Outcome.HTTPStatus())},
+			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(httpStatus(d))},
 			Headers: headers,
 			Body:    body,
 		}},
 	}
+}
+
+// httpStatus is the outcome's status, except that an HTTP API answers an unmatched route 404
+// Not Found, as API Gateway HTTP APIs do (REST APIs answer 403 Missing Authentication Token).
+func httpStatus(d *engine.Decision) int {
+	if d.Outcome == engine.MissingToken && d.Protocol == "HTTP" {
+		return 404
+	}
+	return d.Outcome.HTTPStatus()
 }
 
 // allow builds the OK CheckResponse: principal and context headers upstream, every client-sent

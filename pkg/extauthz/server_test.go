@@ -2,7 +2,6 @@ package extauthz
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,14 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
+	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
 )
 
 const config1 = `
@@ -58,24 +55,7 @@ spec:
     - {path: /closed, methods: [GET]}
 `
 
-// serve starts the gRPC front on 127.0.0.1:0 and returns a client of it.
-func serve(t *testing.T, srv *Server) authv3.AuthorizationClient {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	authv3.RegisterAuthorizationServer(gs, srv)
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return authv3.NewAuthorizationClient(conn)
-}
+func serve(t *testing.T, srv *Server) authv3.AuthorizationClient { return extauthztest.Serve(t, srv) }
 
 func newEngine(t *testing.T) *engine.Engine {
 	t.Helper()
@@ -96,16 +76,7 @@ func newEngine(t *testing.T) *engine.Engine {
 }
 
 func check(host, path string, headers map[string]string) *authv3.CheckRequest {
-	h := map[string]string{":authority": host, ":path": path, ":method": "GET"}
-	for k, v := range headers {
-		h[k] = v
-	}
-	return &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
-		Source: &authv3.AttributeContext_Peer{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{
-			SocketAddress: &corev3.SocketAddress{Address: "192.0.2.1"}}}},
-		Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
-			Method: "GET", Host: host, Path: path, Headers: h}},
-	}}
+	return extauthztest.Request("GET", host, path, headers)
 }
 
 func TestCheckAnswers(t *testing.T) {

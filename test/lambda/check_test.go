@@ -4,20 +4,17 @@ package lambda_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz"
+	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
 )
 
 const checkConfig = `
@@ -94,29 +91,9 @@ func TestCheckThroughEmulator(t *testing.T) {
 }
 
 func serveCheck(t *testing.T, srv *extauthz.Server) authv3.AuthorizationClient {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	authv3.RegisterAuthorizationServer(gs, srv)
-	go gs.Serve(lis)
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return authv3.NewAuthorizationClient(conn)
+	return extauthztest.Serve(t, srv)
 }
 
 func checkRequest(method, path, authorization string) *authv3.CheckRequest {
-	return &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
-		Source: &authv3.AttributeContext_Peer{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{
-			SocketAddress: &corev3.SocketAddress{Address: "198.51.100.4"}}}},
-		Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
-			Method: method, Host: "api.example.com", Path: path,
-			Headers: map[string]string{":path": path, "authorization": authorization}}},
-	}}
+	return extauthztest.Request(method, "api.example.com", path, map[string]string{"authorization": authorization})
 }

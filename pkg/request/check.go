@@ -35,6 +35,11 @@ func FromCheck(req *authv3.CheckRequest, now time.Time) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Envoy fills both from the same request line; a :path that says otherwise means the
+	// request was not built by Envoy, or was changed on the way, and may route elsewhere.
+	if p, ok := headers[":path"]; ok && p != target {
+		return nil, fmt.Errorf("%w: the :path header disagrees with the request path", ErrBadPath)
+	}
 	rawPath, rawQuery := SplitTarget(target)
 	path, err := CleanPath(rawPath)
 	if err != nil {

@@ -115,7 +115,10 @@ func TestFromCheckFields(t *testing.T) {
 		},
 		{
 			name: "encoded path decoded, raw path kept",
-			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Path = "/pets/my%20dog?x=%2F" },
+			edit: func(h *authv3.AttributeContext_HttpRequest) {
+				h.Path = "/pets/my%20dog?x=%2F"
+				h.Headers[":path"] = h.Path
+			},
 			check: func(t *testing.T, r *Request) {
 				if r.Path != "/pets/my dog" || r.RawPath != "/pets/my%20dog" || r.RawQuery != "x=%2F" {
 					t.Errorf("Path, RawPath, RawQuery = %q, %q, %q", r.Path, r.RawPath, r.RawQuery)
@@ -190,6 +193,9 @@ func TestFromCheckRejects(t *testing.T) {
 		{"absolute-form target", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Path = "http://evil/x" }), ErrBadPath},
 		{"CONNECT without path", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Path = "" }), ErrBadPath},
 		{"traversal before query", withHTTP(func(h *authv3.AttributeContext_HttpRequest) { h.Path = "/a/%2e%2e/admin?x=1" }), ErrBadPath},
+		{":path header disagrees with the path", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
+			h.Path, h.Headers[":path"] = "/public/x", "/admin/x"
+		}), ErrBadPath},
 		{"target over limit", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
 			h.Path = "/?" + strings.Repeat("q", MaxPathBytes)
 		}), ErrTooLarge},

@@ -43,7 +43,8 @@ func upstreamHeaders(prefix, principal string, context map[string]any) ([]Header
 }
 
 // headerName lower-cases a context key and turns every character that is not an HTTP token
-// character into '-'.
+// character into '-', and '_' too: many upstreams (CGI, WSGI, Rack, PHP) read '_' and '-' alike,
+// so "Principal_ID" must not become a second principal header.
 func headerName(key string) string {
 	if key == "" {
 		return "-"
@@ -55,7 +56,7 @@ func headerName(key string) string {
 		switch {
 		case 'A' <= c && c <= 'Z':
 			b.WriteByte(c + 'a' - 'A')
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', strings.IndexByte("!#$%&'*+-.^`|~", c) >= 0:
 			b.WriteByte(c)
 		default:
 			b.WriteByte('-')

@@ -152,7 +152,8 @@ func rendering(d *engine.Decision) *rendered {
 	return d.Answer.Rendered().(*rendered)
 }
 
-// spoofed lists the request's headers that carry the prefix: only Portcullis may set them. A
+// spoofed lists the request's headers that carry the prefix, '_' read as '-' (upstreams such as
+// CGI, WSGI, Rack and PHP read them alike): only Portcullis may set them. A
 // name Portcullis sets itself is left out: its OVERWRITE_IF_EXISTS_OR_ADD replaces the client's
 // value, and removing it too could remove Portcullis's own value, depending on the order in which
 // Envoy applies the two lists.
@@ -160,7 +161,7 @@ func spoofed(headers map[string]string, prefix string, own []engine.Header) []st
 	var out []string
 next:
 	for name := range headers {
-		if len(name) < len(prefix) || !strings.EqualFold(name[:len(prefix)], prefix) {
+		if len(name) < len(prefix) || !sameHeaderPrefix(name[:len(prefix)], prefix) {
 			continue
 		}
 		for _, h := range own {
@@ -171,4 +172,27 @@ next:
 		out = append(out, name)
 	}
 	return out
+}
+
+// sameHeaderPrefix compares header name text case-insensitively with '_' equal to '-'.
+func sameHeaderPrefix(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == '_' {
+			x = '-'
+		}
+		if y == '_' {
+			y = '-'
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -214,5 +215,21 @@ func TestMaxInflightSheds(t *testing.T) {
 	if codes.Code(resp.GetStatus().GetCode()) != codes.ResourceExhausted || d.GetStatus().GetCode() != 429 ||
 		d.GetBody() != `{"message":"Too Many Requests"}` {
 		t.Fatalf("over the limit: %v", resp)
+	}
+}
+
+// TestCheckRemovesUnderscoreSpellings proves a client cannot pass x_authorizer_* past the strip
+// to an upstream that reads '_' as '-'.
+func TestCheckRemovesUnderscoreSpellings(t *testing.T) {
+	client := serve(t, New(newEngine(t), Options{}))
+	resp, err := client.Check(context.Background(), check("rest.example.com", "/open",
+		map[string]string{"x_authorizer_principal_id": "admin", "x_authorizer-role": "root", "x-authorized": "kept"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed := resp.GetOkResponse().GetHeadersToRemove()
+	slices.Sort(removed)
+	if want := []string{"x_authorizer-role", "x_authorizer_principal_id"}; !slices.Equal(removed, want) {
+		t.Fatalf("removed %q, want %q", removed, want)
 	}
 }

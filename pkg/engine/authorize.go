@@ -124,11 +124,14 @@ func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
 	}
 	switch {
 	case len(resp.PolicyDocument) > 0:
-		p, err := e.interner.Compile(resp.PolicyDocument)
+		p, fresh, err := e.interner.Intern(resp.PolicyDocument)
 		if err != nil {
 			return nil, fmt.Errorf("%w: policyDocument: %w", authorizer.ErrConfiguration, err)
 		}
 		ans.Policy = p
+		if fresh {
+			ans.policyBytes = p.Size()
+		}
 	case resp.IsAuthorized != nil:
 		ans.Authorized = *resp.IsAuthorized
 	default:
@@ -142,10 +145,12 @@ func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
 	return ans, nil
 }
 
-// cost approximates the bytes an Answer holds, for the cache's byte bound. The compiled policy
-// is interned and shared, so it is not counted per entry.
+// cost approximates the bytes an Answer holds, for the cache's byte bound. A compiled policy is
+// interned and shared: it is charged to the answer that brought it in (policyBytes), not to the
+// answers that found it already compiled, so a backend that returns a policy per user is bounded
+// too.
 func (a *Answer) cost() int64 {
-	n := 160 + len(a.PrincipalID) + len(a.UsageIdentifierKey)
+	n := 160 + len(a.PrincipalID) + len(a.UsageIdentifierKey) + a.policyBytes
 	for _, h := range a.Headers {
 		n += 32 + 2*len(h.Name) + len(h.Value)
 	}

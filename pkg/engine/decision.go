@@ -111,6 +111,8 @@ type Answer struct {
 	Scopes             []string
 	UsageIdentifierKey string
 
+	policyBytes int // the compiled policy's size when this answer compiled it
+
 	// rendered is a front's ready-made response parts for this answer (headers, metadata),
 	// built on first use, so a cached allow costs no rebuilding.
 	rendered atomic.Pointer[any]

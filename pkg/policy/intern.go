@@ -26,17 +26,25 @@ func NewInterner() *Interner { return &Interner{} }
 // Compile returns the shared compiled form of doc, compiling it if no live Policy has the same
 // content. Errors are not remembered: a malformed document is compiled, and refused, each time.
 func (in *Interner) Compile(doc []byte) (*Policy, error) {
+	p, _, err := in.Intern(doc)
+	return p, err
+}
+
+// Intern is Compile that also says whether this call compiled the Policy (fresh) rather than
+// found it live, so a cache can charge a policy's memory to the entry that brought it in.
+func (in *Interner) Intern(doc []byte) (p *Policy, fresh bool, err error) {
 	key := sha256.Sum256(doc)
 	if v, ok := in.entries.Load(key); ok {
 		if p := v.(weak.Pointer[Policy]).Value(); p != nil {
-			return p, nil
+			return p, false, nil
 		}
 	}
-	p, err := compile(doc, key)
+	p, err = compile(doc, key)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return in.store(key, p), nil
+	stored := in.store(key, p)
+	return stored, stored == p, nil
 }
 
 // store publishes p unless another goroutine published a live Policy for the same key first,

@@ -100,3 +100,21 @@ func TestInternerConcurrent(t *testing.T) {
 		t.Errorf("Len = %d, want %d", in.Len(), docs)
 	}
 }
+
+// TestInternerSaysWhoCompiled proves Intern reports fresh only to the call that compiled the
+// policy, so a cache charges a policy's memory once.
+func TestInternerSaysWhoCompiled(t *testing.T) {
+	in := NewInterner()
+	a, fresh, err := in.Intern(userDoc(1))
+	if err != nil || !fresh {
+		t.Fatalf("first Intern: fresh=%v err=%v, want fresh", fresh, err)
+	}
+	b, fresh, err := in.Intern(userDoc(1))
+	if err != nil || fresh || a != b {
+		t.Fatalf("second Intern: fresh=%v same=%v err=%v, want the shared policy, not fresh", fresh, a == b, err)
+	}
+	if _, fresh, err := in.Intern([]byte(`{"Statement":`)); err == nil || fresh {
+		t.Fatalf("malformed Intern: fresh=%v err=%v", fresh, err)
+	}
+	runtime.KeepAlive(a)
+}

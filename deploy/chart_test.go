@@ -1,0 +1,426 @@
+package deploy
+
+import (
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+const (
+	configKey       = "portcullis.yaml"
+	configMountPath = "/etc/portcullis/config"
+	grpcPort        = 50051
+	adminPort       = 8181
+)
+
+// defaultObjects is what the chart renders with its default values.
+func defaultObjects() []string {
+	return []string{
+		"ConfigMap/portcullis",
+		"Deployment/portcullis",
+		"HorizontalPodAutoscaler/portcullis",
+		"PodDisruptionBudget/portcullis",
+		"Service/portcullis",
+		"Service/portcullis-headless",
+		"ServiceAccount/portcullis",
+	}
+}
+
+func TestChartRenders(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		sets  []string
+		want  []string // Kind/name of every rendered object
+		check func(t *testing.T, m *manifests)
+	}{
+		{
+			name:  "defaults: hardened autoscaled Deployment, Services, config, budget and account",
+			want:  defaultObjects(),
+			check: checkDefaults,
+		},
+		{
+			name: "serviceMonitor.enabled scrapes /metrics on the admin port",
+			sets: []string{"serviceMonitor.enabled=true", "serviceMonitor.labels.release=prometheus"},
+			want: append(defaultObjects(), "ServiceMonitor/portcullis"),
+			check: func(t *testing.T, m *manifests) {
+				sm := m.serviceMonitor
+				if len(sm.Spec.Endpoints) != 1 || sm.Spec.Endpoints[0].Port != "http-admin" || sm.Spec.Endpoints[0].Path != "/metrics" {
+					t.Errorf("endpoints = %+v, want http-admin /metrics", sm.Spec.Endpoints)
+				}
+				if !selects(sm.Spec.Selector.MatchLabels, m.services["portcullis"].Labels) {
+					t.Errorf("selector %v does not pick the Service (labels %v)", sm.Spec.Selector.MatchLabels, m.services["portcullis"].Labels)
+				}
+				if sm.Labels["release"] != "prometheus" {
+					t.Errorf("labels = %v, want the release label for the Prometheus selector", sm.Labels)
+				}
+			},
+		},
+		{
+			name: "IRSA role annotation lands on the ServiceAccount the pod runs as",
+			sets: []string{`serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::123456789012:role/portcullis`},
+			want: defaultObjects(),
+			check: func(t *testing.T, m *manifests) {
+				if got := m.serviceAccount.Annotations["eks.amazonaws.com/role-arn"]; got != "arn:aws:iam::123456789012:role/portcullis" {
+					t.Errorf("role-arn annotation = %q", got)
+				}
+				if m.deployment.Spec.Template.Spec.ServiceAccountName != m.serviceAccount.Name {
+					t.Errorf("pod runs as %q, not the annotated %q", m.deployment.Spec.Template.Spec.ServiceAccountName, m.serviceAccount.Name)
+				}
+			},
+		},
+		{
+			name: "secretEnv entries become secretKeyRef environment variables",
+			sets: []string{"secretEnv[0].name=AUTHZ_KEY", "secretEnv[0].secretName=authz", "secretEnv[0].key=api-key"},
+			want: defaultObjects(),
+			check: func(t *testing.T, m *manifests) {
+				env := envByName(m.deployment.Spec.Template.Spec.Containers[0].Env)
+				ref := env["AUTHZ_KEY"].ValueFrom
+				if ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != "authz" || ref.SecretKeyRef.Key != "api-key" {
+					t.Errorf("AUTHZ_KEY = %+v, want secretKeyRef authz/api-key", env["AUTHZ_KEY"])
+				}
+			},
+		},
+		{
+			name: "autoscaling off pins replicaCount and renders no HPA",
+			sets: []string{"autoscaling.enabled=false", "replicaCount=3"},
+			want: without(defaultObjects(), "HorizontalPodAutoscaler/portcullis"),
+			check: func(t *testing.T, m *manifests) {
+				if r := m.deployment.Spec.Replicas; r == nil || *r != 3 {
+					t.Errorf("replicas = %v, want 3", r)
+				}
+			},
+		},
+		{
+			name: "an existing ServiceAccount is used and none is created",
+			sets: []string{"serviceAccount.create=false", "serviceAccount.name=shared"},
+			want: without(defaultObjects(), "ServiceAccount/portcullis"),
+			check: func(t *testing.T, m *manifests) {
+				if got := m.deployment.Spec.Template.Spec.ServiceAccountName; got != "shared" {
+					t.Errorf("serviceAccountName = %q, want shared", got)
+				}
+			},
+		},
+		{
+			name: "minAvailable takes the place of maxUnavailable",
+			sets: []string{"podDisruptionBudget.minAvailable=50%"},
+			want: defaultObjects(),
+			check: func(t *testing.T, m *manifests) {
+				if s := m.pdb.Spec; s.MaxUnavailable != nil || s.MinAvailable == nil || *s.MinAvailable != intstr.FromString("50%") {
+					t.Errorf("budget = min %v max %v, want min 50%% only", s.MinAvailable, s.MaxUnavailable)
+				}
+			},
+		},
+		{
+			name: "image digest pins the image",
+			sets: []string{"image.digest=sha256:" + strings.Repeat("ab", 32)},
+			want: defaultObjects(),
+			check: func(t *testing.T, m *manifests) {
+				if got, want := m.deployment.Spec.Template.Spec.Containers[0].Image, "ghcr.io/portcullis-dev/portcullis@sha256:"+strings.Repeat("ab", 32); got != want {
+					t.Errorf("image = %q, want %q", got, want)
+				}
+			},
+		},
+		{
+			name: "headless off leaves the ClusterIP Service only",
+			sets: []string{"service.headless=false"},
+			want: without(defaultObjects(), "Service/portcullis-headless"),
+		},
+		{
+			name: "ports follow the values in the pod, the probes and the flags",
+			sets: []string{"service.grpcPort=9001", "service.adminPort=9002"},
+			want: defaultObjects(),
+			check: func(t *testing.T, m *manifests) {
+				c := m.deployment.Spec.Template.Spec.Containers[0]
+				if ports := containerPorts(c); ports["grpc"] != 9001 || ports["http-admin"] != 9002 {
+					t.Errorf("container ports = %v", ports)
+				}
+				for flag, want := range map[string]string{"--grpc-addr": ":9001", "--http-addr": ":9002"} {
+					if got, _ := flagValue(c.Args, flag); got != want {
+						t.Errorf("%s = %q, want %q", flag, got, want)
+					}
+				}
+			},
+		},
+		{
+			name: "extraArgs follow the chart's own flags",
+			sets: []string{"extraArgs[0]=--max-inflight=20000"},
+			want: defaultObjects(),
+			check: func(t *testing.T, m *manifests) {
+				args := m.deployment.Spec.Template.Spec.Containers[0].Args
+				if args[len(args)-1] != "--max-inflight=20000" {
+					t.Errorf("args = %q, want --max-inflight=20000 last", args)
+				}
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := render(t, tc.sets...)
+			if got := sorted(m.objects); !slices.Equal(got, sorted(tc.want)) {
+				t.Fatalf("rendered %q, want %q", got, sorted(tc.want))
+			}
+			if tc.check != nil {
+				tc.check(t, m)
+			}
+		})
+	}
+}
+
+// checkDefaults holds the chart's defaults to the deployment contract.
+func checkDefaults(t *testing.T, m *manifests) {
+	t.Helper()
+	checkPodSecurity(t, m)
+	checkContainer(t, m)
+	checkConfigMount(t, m)
+	checkServices(t, m)
+	checkScaling(t, m)
+}
+
+func checkPodSecurity(t *testing.T, m *manifests) {
+	t.Helper()
+	pod := m.deployment.Spec.Template.Spec
+	psc := pod.SecurityContext
+	if psc == nil || psc.RunAsNonRoot == nil || !*psc.RunAsNonRoot {
+		t.Error("pod does not require a non-root user")
+	}
+	if psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Error("pod seccomp profile is not RuntimeDefault")
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Error("pod mounts a Kubernetes API token it never uses")
+	}
+	sc := pod.Containers[0].SecurityContext
+	if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Error("root filesystem is writable")
+	}
+	if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Error("privilege escalation is allowed")
+	}
+	if sc == nil || sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+		t.Errorf("capabilities = %+v, want all dropped and none added", sc)
+	}
+	for k := range m.deployment.Spec.Template.Annotations {
+		if strings.HasPrefix(k, "checksum/") {
+			t.Errorf("pod annotation %s restarts pods on config changes Portcullis reloads itself", k)
+		}
+	}
+}
+
+func checkContainer(t *testing.T, m *manifests) {
+	t.Helper()
+	c := m.deployment.Spec.Template.Spec.Containers[0]
+	if ports := containerPorts(c); ports["grpc"] != grpcPort || ports["http-admin"] != adminPort || len(ports) != 2 {
+		t.Errorf("container ports = %v, want grpc %d and http-admin %d", ports, grpcPort, adminPort)
+	}
+	probes := []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{{"liveness", c.LivenessProbe, "/healthz"}, {"readiness", c.ReadinessProbe, "/readyz"}}
+	for _, p := range probes {
+		if p.probe == nil || p.probe.HTTPGet == nil || p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port != intstr.FromString("http-admin") {
+			t.Errorf("%s probe = %+v, want GET %s on http-admin", p.name, p.probe, p.path)
+		}
+	}
+	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() {
+		t.Errorf("requests = %v, want cpu and memory", c.Resources.Requests)
+	}
+	if len(c.Args) == 0 || c.Args[0] != "serve" {
+		t.Errorf("args = %q, want the serve command first", c.Args)
+	}
+	want := map[string]string{"--config": configMountPath, "--grpc-addr": ":50051", "--http-addr": ":8181", "--log-level": "info"}
+	for flag, v := range want {
+		if got, ok := flagValue(c.Args, flag); !ok || got != v {
+			t.Errorf("%s = %q, want %q", flag, got, v)
+		}
+	}
+	if env := envByName(c.Env); env["GOMEMLIMIT"].ValueFrom == nil || env["GOMEMLIMIT"].ValueFrom.ResourceFieldRef == nil {
+		t.Error("GOMEMLIMIT does not follow the memory limit")
+	}
+}
+
+func checkConfigMount(t *testing.T, m *manifests) {
+	t.Helper()
+	pod := m.deployment.Spec.Template.Spec
+	var volume string
+	for _, vm := range pod.Containers[0].VolumeMounts {
+		if vm.MountPath == configMountPath && vm.ReadOnly {
+			volume = vm.Name
+		}
+	}
+	var source string
+	for _, v := range pod.Volumes {
+		if v.Name == volume && v.ConfigMap != nil {
+			source = v.ConfigMap.Name
+		}
+	}
+	if source == "" || source != m.configMap.Name {
+		t.Errorf("%s mounts ConfigMap %q, want %q read-only", configMountPath, source, m.configMap.Name)
+	}
+	if keys := sorted(mapKeys(m.configMap.Data)); !slices.Equal(keys, []string{configKey}) {
+		t.Errorf("ConfigMap keys = %q, want only %s", keys, configKey)
+	}
+}
+
+func checkServices(t *testing.T, m *manifests) {
+	t.Helper()
+	podLabels := m.deployment.Spec.Template.Labels
+	svc := m.services["portcullis"]
+	want := map[string]struct {
+		port     int32
+		protocol string
+	}{"grpc": {grpcPort, "grpc"}, "http-admin": {adminPort, "http"}}
+	for _, p := range svc.Spec.Ports {
+		w, ok := want[p.Name]
+		if !ok || p.Port != w.port || p.TargetPort != intstr.FromString(p.Name) || p.AppProtocol == nil || *p.AppProtocol != w.protocol {
+			t.Errorf("service port %+v, want %s %d appProtocol %s to the container port of that name", p, p.Name, w.port, w.protocol)
+		}
+		delete(want, p.Name)
+	}
+	if len(want) > 0 {
+		t.Errorf("service lacks ports %v", want)
+	}
+	headless := m.services["portcullis-headless"]
+	if headless.Spec.ClusterIP != corev1.ClusterIPNone || len(headless.Spec.Ports) != 1 || headless.Spec.Ports[0].Port != grpcPort {
+		t.Errorf("headless service spec = %+v, want clusterIP None and the grpc port", headless.Spec)
+	}
+	for name, s := range m.services {
+		if !selects(s.Spec.Selector, podLabels) {
+			t.Errorf("service %s selector %v does not pick the pods (%v)", name, s.Spec.Selector, podLabels)
+		}
+	}
+}
+
+func checkScaling(t *testing.T, m *manifests) {
+	t.Helper()
+	if m.deployment.Spec.Replicas != nil {
+		t.Error("replicas set while the HPA owns them")
+	}
+	hpa := m.hpa.Spec
+	if hpa.ScaleTargetRef.Kind != "Deployment" || hpa.ScaleTargetRef.Name != m.deployment.Name || hpa.MinReplicas == nil || *hpa.MinReplicas < 2 {
+		t.Errorf("HPA = %+v, want it to scale the Deployment from at least 2", hpa)
+	}
+	if len(hpa.Metrics) != 1 || hpa.Metrics[0].Resource == nil || hpa.Metrics[0].Resource.Name != corev1.ResourceCPU {
+		t.Errorf("HPA metrics = %+v, want CPU utilisation", hpa.Metrics)
+	}
+	if pdb := m.pdb.Spec; pdb.Selector == nil || !selects(pdb.Selector.MatchLabels, m.deployment.Spec.Template.Labels) || pdb.MaxUnavailable == nil {
+		t.Errorf("PDB = %+v, want maxUnavailable over the Deployment's pods", pdb)
+	}
+}
+
+// TestChartRefusesBadValues checks values.schema.json turns mistakes into helm errors rather
+// than into manifests.
+func TestChartRefusesBadValues(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		sets []string
+		want string // in helm's error
+	}{
+		{name: "misspelt top-level key", sets: []string{"serviceMonitr.enabled=true"}, want: "'serviceMonitr' not allowed"},
+		{name: "secretEnv entry without a key", sets: []string{"secretEnv[0].name=AUTHZ_KEY", "secretEnv[0].secretName=authz"}, want: "missing property 'key'"},
+		{name: "secretEnv name that is not an environment variable", sets: []string{"secretEnv[0].name=authz-key", "secretEnv[0].secretName=authz", "secretEnv[0].key=k"}, want: "/secretEnv/0/name"},
+		{name: "log level the flag does not take", sets: []string{"logLevel=verbose"}, want: "/logLevel"},
+		{name: "Api list holding an Authorizer", sets: []string{"config.apis[0].kind=Authorizer"}, want: "/config/apis/0/kind"},
+		{name: "port out of range", sets: []string{"service.grpcPort=70000"}, want: "/service/grpcPort"},
+		{name: "image digest that is not sha256", sets: []string{"image.digest=latest"}, want: "/image/digest"},
+		{name: "decision log rate above 1", sets: []string{"decisionLogRate=2"}, want: "/decisionLogRate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := helmTemplate(t, tc.sets...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("helm template error = %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestChartLints runs `helm lint --strict` (which also renders NOTES.txt) with the optional
+// parts off and on.
+func TestChartLints(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		sets []string
+	}{
+		{name: "defaults"},
+		{name: "every optional part on", sets: []string{"serviceMonitor.enabled=true", "secretEnv[0].name=K", "secretEnv[0].secretName=s", "secretEnv[0].key=k"}},
+		{name: "every optional part off", sets: []string{"autoscaling.enabled=false", "podDisruptionBudget.enabled=false", "serviceAccount.create=false", "service.headless=false"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"lint", "--strict", chartDir(t), "--namespace", releaseNamespace}
+			for _, s := range tc.sets {
+				args = append(args, "--set", s)
+			}
+			if out, err := exec.Command(helmPath(t), args...).CombinedOutput(); err != nil {
+				t.Fatalf("helm lint: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// TestChartFlagsAreServeFlags checks every flag the Deployment passes is one `portcullis
+// serve` defines: an unknown flag would crash-loop every pod.
+func TestChartFlagsAreServeFlags(t *testing.T) {
+	t.Parallel()
+	bin := portcullisPath(t)
+	m := render(t)
+	// `serve -h` prints the flags and exits 2, as the flag package does.
+	usage, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
+	defined := map[string]bool{}
+	for _, match := range regexp.MustCompile(`(?m)^\s+-([a-z0-9-]+)`).FindAllSubmatch(usage, -1) {
+		defined[string(match[1])] = true
+	}
+	if !defined["config"] {
+		t.Fatalf("no flags found in `portcullis serve -h`:\n%s", usage)
+	}
+	for _, a := range m.deployment.Spec.Template.Spec.Containers[0].Args[1:] {
+		name, isFlag := strings.CutPrefix(a, "--")
+		if !isFlag {
+			continue
+		}
+		name, _, _ = strings.Cut(name, "=")
+		if !defined[name] {
+			t.Errorf("the chart passes --%s, which `portcullis serve` does not define", name)
+		}
+	}
+}
+
+func containerPorts(c corev1.Container) map[string]int32 {
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	return ports
+}
+
+func envByName(env []corev1.EnvVar) map[string]corev1.EnvVar {
+	out := map[string]corev1.EnvVar{}
+	for _, e := range env {
+		out[e.Name] = e
+	}
+	return out
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func without(list []string, drop string) []string {
+	return slices.DeleteFunc(list, func(s string) bool { return s == drop })
+}

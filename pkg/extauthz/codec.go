@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/proto" // registers the standard codec used as fallback
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
 )
 
 // vtMarshaler is what go-control-plane's generated vtprotobuf code gives its messages: sizing
@@ -51,4 +52,18 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
-func (c codec) Unmarshal(data mem.BufferSlice, v any) error { return c.fallback.Unmarshal(data, v) }
+// Unmarshal is the standard decoder, except that a message refused only because a string is not
+// UTF-8 is decoded again keeping those bytes (see unmarshalLenient), so such a request gets an
+// answer rather than a gRPC error.
+func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
+	err := c.fallback.Unmarshal(data, v)
+	m, ok := v.(proto.Message)
+	if !ok || !isNotUTF8(err) {
+		return err
+	}
+	proto.Reset(m)
+	if lerr := unmarshalLenient(data.Materialize(), m.ProtoReflect()); lerr != nil {
+		return fmt.Errorf("%w (and leniently: %w)", err, lerr)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package extauthz
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -162,6 +163,11 @@ func spoofed(headers map[string]string, prefix string, own []engine.Header) []st
 next:
 	for name := range headers {
 		if len(name) < len(prefix) || !sameHeaderPrefix(name[:len(prefix)], prefix) {
+			continue
+		}
+		if !utf8.ValidString(name) {
+			// Envoy's codecs refuse such a name, so no upstream can get it; and a CheckResponse
+			// naming it could not be read.
 			continue
 		}
 		for _, h := range own {

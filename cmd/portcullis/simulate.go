@@ -109,9 +109,11 @@ func parseSimulateArgs(args []string, io stdio, getenv func(string) string, now 
 	for _, kv := range headers {
 		in.facts.Headers[strings.ToLower(kv[0])] = kv[1]
 	}
-	if in.facts.Context, err = contextFacts(contextValues); err != nil {
+	ctx, err := contextFacts(contextValues)
+	if err != nil {
 		return simulateInput{}, err
 	}
+	in.facts.Context = policy.NewContext(ctx)
 	return in, nil
 }
 

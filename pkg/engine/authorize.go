@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/cache"
+	"github.com/portcullis-dev/portcullis/pkg/policy"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
 
@@ -118,7 +120,7 @@ func (e *Engine) backendRequest(req *request.Request, t *target, id *identified)
 func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
 	ans := &Answer{
 		PrincipalID:        resp.PrincipalID,
-		Context:            resp.Context,
+		Context:            policy.NewContext(resp.Context),
 		Scopes:             resp.Scopes,
 		UsageIdentifierKey: resp.UsageIdentifierKey,
 	}
@@ -130,14 +132,14 @@ func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
 		}
 		ans.Policy = p
 		if fresh {
-			ans.policyBytes = p.Size()
+			ans.policyBytes = int32(min(p.Size(), math.MaxInt32))
 		}
 	case resp.IsAuthorized != nil:
 		ans.Authorized = *resp.IsAuthorized
 	default:
 		return nil, fmt.Errorf("%w: no policyDocument", authorizer.ErrConfiguration)
 	}
-	headers, err := upstreamHeaders(e.prefix, resp.PrincipalID, resp.Context)
+	headers, err := e.upstreamHeaders(resp.PrincipalID, ans.Context)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", authorizer.ErrConfiguration, err)
 	}
@@ -150,7 +152,7 @@ func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
 // answers that found it already compiled, so a backend that returns a policy per user is bounded
 // too.
 func (a *Answer) cost() int64 {
-	n := 160 + len(a.PrincipalID) + len(a.UsageIdentifierKey) + a.policyBytes
+	n := 160 + len(a.PrincipalID) + len(a.UsageIdentifierKey) + int(a.policyBytes)
 	for _, h := range a.Headers {
 		n += 32 + 2*len(h.Name) + len(h.Value)
 	}

@@ -101,21 +101,22 @@ func (d *Decision) TokenHash() string {
 type Header struct{ Name, Value string }
 
 // Answer is a backend's answer as cached per identity: compiled, with its upstream headers
-// precomputed, re-evaluated against every request's methodArn.
+// precomputed, re-evaluated against every request's methodArn. A cache holds one per identity:
+// the fields are ordered so the struct fits a 128-byte allocation.
 type Answer struct {
 	PrincipalID        string
 	Policy             *policy.Policy // nil for simple responses
-	Authorized         bool           // simple responses
-	Context            map[string]any
+	Context            policy.Context
 	Headers            []Header // principal and context headers, prefix applied
 	Scopes             []string
 	UsageIdentifierKey string
 
-	policyBytes int // the compiled policy's size when this answer compiled it
-
 	// rendered is a front's ready-made response parts for this answer (headers, metadata),
 	// built on first use, so a cached allow costs no rebuilding.
 	rendered atomic.Pointer[any]
+
+	policyBytes int32 // the compiled policy's size when this answer compiled it
+	Authorized  bool  // simple responses
 }
 
 // Rendered returns what a front stored with SetRendered, or nil.

@@ -2,40 +2,42 @@ package engine
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
+	"unique"
+
+	"github.com/portcullis-dev/portcullis/pkg/policy"
 )
 
 // upstreamHeaders builds the headers passed upstream for an answer: the principal first, then one
-// per context key in sorted order. A context value holding CR, LF, NUL or another control
-// character would let a backend inject headers; the whole answer is refused instead.
-func upstreamHeaders(prefix, principal string, context map[string]any) ([]Header, error) {
-	principalName := prefix + "principal-id"
+// per context key in the context's sorted order. A context value holding CR, LF, NUL or another
+// control character would let a backend inject headers; the whole answer is refused instead.
+// Header names are interned: a million cached answers with the same context keys share one copy
+// of each name.
+func (e *Engine) upstreamHeaders(principal string, context policy.Context) ([]Header, error) {
+	return upstreamHeaders(e.prefix, principal, context)
+}
+
+func upstreamHeaders(prefix, principal string, context policy.Context) ([]Header, error) {
+	principalName := unique.Make(prefix + "principal-id").Value()
 	if err := checkHeaderValue(principal); err != nil {
 		return nil, fmt.Errorf("principalId: %w", err)
 	}
-	headers := make([]Header, 0, 1+len(context))
-	headers = append(headers, Header{Name: principalName, Value: principal})
-	keys := make([]string, 0, len(context))
-	for k := range context {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	seen := map[string]bool{principalName: true}
-	for _, k := range keys {
-		name := prefix + headerName(k)
-		if seen[name] {
-			// Two keys that differ only in case or punctuation; the first one in order wins, and
-			// nothing may overwrite the principal.
+	headers := make([]Header, 1, 1+len(context))
+	headers[0] = Header{Name: principalName, Value: principal}
+	for _, c := range context {
+		name := unique.Make(prefix + headerName(c.Key)).Value()
+		// Two keys that differ only in case or punctuation: the first one in order wins, and
+		// nothing may overwrite the principal.
+		if slices.ContainsFunc(headers, func(h Header) bool { return h.Name == name }) {
 			continue
 		}
-		seen[name] = true
-		v, err := jsonValue(context[k])
+		v, err := jsonValue(c.Value)
 		if err != nil {
-			return nil, fmt.Errorf("context %q: %w", k, err)
+			return nil, fmt.Errorf("context %q: %w", c.Key, err)
 		}
 		if err := checkHeaderValue(v); err != nil {
-			return nil, fmt.Errorf("context %q: %w", k, err)
+			return nil, fmt.Errorf("context %q: %w", c.Key, err)
 		}
 		headers = append(headers, Header{Name: name, Value: v})
 	}

@@ -146,7 +146,7 @@ func rendering(d *engine.Decision) *rendered {
 		"authorizer":  structpb.NewStringValue(d.Authorizer),
 		"principalId": structpb.NewStringValue(d.Answer.PrincipalID),
 	}
-	if ctx, err := structpb.NewStruct(d.Answer.Context); err == nil {
+	if ctx, err := structpb.NewStruct(d.Answer.Context.Map()); err == nil {
 		r.fields["context"] = structpb.NewStructValue(ctx)
 	}
 	d.Answer.SetRendered(r)

@@ -35,7 +35,7 @@ func benchFacts() *Facts {
 		SourceIP:        netip.MustParseAddr("10.1.2.3"),
 		Time:            testTime,
 		SecureTransport: true,
-		Context:         map[string]any{"tenant": "acme", "sub": "42"},
+		Context:         NewContext(map[string]any{"tenant": "acme", "sub": "42"}),
 		Headers:         map[string]string{"user-agent": "Mozilla/5.0"},
 	}
 }
@@ -64,7 +64,7 @@ func TestEvaluateAllocatesNothing(t *testing.T) {
 	}
 	t.Run("string operator on a formatted value", func(t *testing.T) {
 		p := mustCompile(t, doc(allowWith(`{"StringLike":{"aws:SourceIp":"10.*"},"StringEquals":{"context:level":"3"}}`)))
-		f := &Facts{SourceIP: netip.MustParseAddr("10.1.2.3"), Context: map[string]any{"level": 3.0}}
+		f := &Facts{SourceIP: netip.MustParseAddr("10.1.2.3"), Context: NewContext(map[string]any{"level": 3.0})}
 		if n := testing.AllocsPerRun(100, func() { p.Evaluate(benchArn, f) }); n != 0 {
 			t.Errorf("Evaluate allocates %v times per run", n)
 		}

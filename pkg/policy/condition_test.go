@@ -16,7 +16,7 @@ func testFacts() *Facts {
 		Time:            testTime,
 		SecureTransport: true,
 		UserAgent:       "curl/8.5.0",
-		Context: map[string]any{
+		Context: NewContext(map[string]any{
 			"tenant": "acme",
 			"level":  3.0,
 			"admin":  true,
@@ -27,7 +27,7 @@ func testFacts() *Facts {
 			"empty":  []any{},
 			"obj":    map[string]any{"a": 1.0},
 			"nil":    nil,
-		},
+		}),
 		Headers: map[string]string{"x-tenant": "acme", "x-empty": ""},
 	}
 }
@@ -81,11 +81,11 @@ func TestStringConditions(t *testing.T) {
 		{"object value matches nothing", `{"StringEquals":{"context:obj":"{\"a\":1}"}}`, nil, false},
 		{"object value is unequal to everything", `{"StringNotEquals":{"context:obj":"x"}}`, nil, true},
 		{"variable in value", `{"StringEquals":{"context:tenant":"${request:header/x-tenant}"}}`, nil, true},
-		{"variable in ignore-case value", `{"StringEqualsIgnoreCase":{"context:tenant":"${request:header/x-upper}"}}`, &Facts{Context: map[string]any{"tenant": "acme"}, Headers: map[string]string{"x-upper": "ACME"}}, true},
-		{"variable in like value", `{"StringLike":{"aws:UserAgent":"${context:tenant}-*"}}`, &Facts{UserAgent: "acme-app", Context: map[string]any{"tenant": "acme"}}, true},
-		{"literal text around a variable", `{"StringEquals":{"aws:UserAgent":"app/${context:tenant}/1"}}`, &Facts{UserAgent: "app/acme/1", Context: map[string]any{"tenant": "acme"}}, true},
-		{"literal prefix before a variable in like", `{"StringLike":{"aws:UserAgent":"app/${context:tenant}/*"}}`, &Facts{UserAgent: "app/acme/1.0", Context: map[string]any{"tenant": "acme"}}, true},
-		{"literal prefix before a variable must match", `{"StringLike":{"aws:UserAgent":"app/${context:tenant}/*"}}`, &Facts{UserAgent: "web/acme/1.0", Context: map[string]any{"tenant": "acme"}}, false},
+		{"variable in ignore-case value", `{"StringEqualsIgnoreCase":{"context:tenant":"${request:header/x-upper}"}}`, &Facts{Context: NewContext(map[string]any{"tenant": "acme"}), Headers: map[string]string{"x-upper": "ACME"}}, true},
+		{"variable in like value", `{"StringLike":{"aws:UserAgent":"${context:tenant}-*"}}`, &Facts{UserAgent: "acme-app", Context: NewContext(map[string]any{"tenant": "acme"})}, true},
+		{"literal text around a variable", `{"StringEquals":{"aws:UserAgent":"app/${context:tenant}/1"}}`, &Facts{UserAgent: "app/acme/1", Context: NewContext(map[string]any{"tenant": "acme"})}, true},
+		{"literal prefix before a variable in like", `{"StringLike":{"aws:UserAgent":"app/${context:tenant}/*"}}`, &Facts{UserAgent: "app/acme/1.0", Context: NewContext(map[string]any{"tenant": "acme"})}, true},
+		{"literal prefix before a variable must match", `{"StringLike":{"aws:UserAgent":"app/${context:tenant}/*"}}`, &Facts{UserAgent: "web/acme/1.0", Context: NewContext(map[string]any{"tenant": "acme"})}, false},
 		{"absent variable in value never matches", `{"StringEquals":{"context:tenant":"${context:missing}"}}`, nil, false},
 		{"absent variable in a negated value", `{"StringNotEquals":{"context:tenant":"${context:missing}"}}`, nil, true},
 		{"escaped star in like value is literal", `{"StringLike":{"context:tenant":"${*}"}}`, nil, false},
@@ -106,7 +106,7 @@ func TestNumericConditions(t *testing.T) {
 		{"greater than", `{"NumericGreaterThan":{"context:level":"2.5"}}`, nil, true},
 		{"greater than equals", `{"NumericGreaterThanEquals":{"context:level":"4"}}`, nil, false},
 		{"json.Number context value", `{"NumericEquals":{"context:num":"7"}}`, nil, true},
-		{"numeric string context value", `{"NumericLessThan":{"context:tenant":"10"}}`, &Facts{Context: map[string]any{"tenant": "9"}}, true},
+		{"numeric string context value", `{"NumericLessThan":{"context:tenant":"10"}}`, &Facts{Context: NewContext(map[string]any{"tenant": "9"})}, true},
 		{"non-numeric value does not match", `{"NumericLessThan":{"context:tenant":"10"}}`, nil, false},
 		{"non-numeric value is unequal", `{"NumericNotEquals":{"context:tenant":"10"}}`, nil, true},
 		{"epoch time", `{"NumericEquals":{"aws:EpochTime":"` + epoch + `"}}`, nil, true},
@@ -198,7 +198,7 @@ func TestSetOperators(t *testing.T) {
 		{"single-valued key is a set of one", `{"ForAllValues:StringEquals":{"context:tenant":"acme"}}`, nil, true},
 		{"plain operator on a multi-valued key matches any", `{"StringEquals":{"context:groups":"ops"}}`, nil, true},
 		{"plain negated operator on a multi-valued key", `{"StringNotEquals":{"context:groups":"ops"}}`, nil, false},
-		{"list of objects matches nothing", `{"ForAnyValue:StringEquals":{"context:groups":"x"}}`, &Facts{Context: map[string]any{"groups": []any{map[string]any{}, nil}}}, false},
+		{"list of objects matches nothing", `{"ForAnyValue:StringEquals":{"context:groups":"x"}}`, &Facts{Context: NewContext(map[string]any{"groups": []any{map[string]any{}, nil}})}, false},
 	})
 }
 
@@ -232,7 +232,7 @@ func TestContextKeyCase(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for range 20 { // map order varies between iterations
-				if got := p.Evaluate(testArn, &Facts{Context: tt.ctx}).Decision == Allow; got != tt.want {
+				if got := p.Evaluate(testArn, &Facts{Context: NewContext(tt.ctx)}).Decision == Allow; got != tt.want {
 					t.Fatalf("holds = %v, want %v", got, tt.want)
 				}
 			}

@@ -105,7 +105,7 @@ func TestEvaluateVariables(t *testing.T) {
 	users := func(effect, element, tail string) string {
 		return doc(`{"Effect":"` + effect + `","Action":"*","` + element + `":"` + arnPrefix + tail + `"}`)
 	}
-	sub := func(v any) *Facts { return &Facts{Context: map[string]any{"sub": v}} }
+	sub := func(v any) *Facts { return &Facts{Context: NewContext(map[string]any{"sub": v})} }
 	runEvalCases(t, []evalCase{
 		{"context variable in resource", users("Allow", "Resource", "GET/users/${context:sub}"), arnPrefix + "GET/users/42", sub("42"), Allow, 0},
 		{"context variable of another user", users("Allow", "Resource", "GET/users/${context:sub}"), arnPrefix + "GET/users/43", sub("42"), ImplicitDeny, -1},

@@ -14,7 +14,7 @@ type Facts struct {
 	Referer         string     // aws:Referer; empty means absent
 	// Context is the authorizer's context (context:<key>): string, float64, bool, json.Number,
 	// integers, or, from 2.0 answers, lists and objects. A list is a multi-valued key.
-	Context map[string]any
+	Context Context
 	// Headers are the request headers by lower-case name (request:header/<name>).
 	Headers map[string]string
 }

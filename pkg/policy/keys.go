@@ -128,29 +128,12 @@ func (k *condKey) lookup(f *Facts) values {
 			return one(value{kind: kindString, s: h})
 		}
 	case keyContext:
-		return contextValues(lookupContext(f.Context, k.name))
+		return contextValues(f.Context.Lookup(k.name))
 	}
 	return values{}
 }
 
 func one(v value) values { return values{present: true, one: v} }
-
-// lookupContext finds a context entry by name, ignoring case as IAM does for key names. An exact
-// match wins; among entries differing only in case the smallest name wins, so the answer does
-// not depend on map order.
-func lookupContext(ctx map[string]any, name string) any {
-	if v, ok := ctx[name]; ok {
-		return v
-	}
-	var best string
-	var found any
-	for k, v := range ctx {
-		if strings.EqualFold(k, name) && (found == nil || k < best) {
-			best, found = k, v
-		}
-	}
-	return found
-}
 
 func contextValues(x any) values {
 	switch x := x.(type) {

@@ -32,6 +32,9 @@ test: test-tools build
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -race -timeout 15m ./...
+	# Tests the race detector would change the subject of (ristretto's access sampling): see
+	# pkg/cache/scan_test.go.
+	$(GO) test -count=1 ./pkg/cache
 
 ## bench: Go benchmarks of the hot path and the gRPC load comparison
 bench: $(BIN)/ghz build

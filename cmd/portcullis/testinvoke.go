@@ -12,6 +12,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/config"
@@ -56,6 +57,17 @@ func runTestInvoke(ctx context.Context, args []string, io stdio) int {
 	}
 	defer eng.Close()
 	resp, _ := extauthz.New(eng, extauthz.Options{}).Check(ctx, in)
+	// Read the response as Envoy does, off the wire: an answer's headers and metadata travel
+	// pre-encoded.
+	wire, err := proto.Marshal(resp)
+	if err == nil {
+		resp = &authv3.CheckResponse{}
+		err = proto.Unmarshal(wire, resp)
+	}
+	if err != nil {
+		fmt.Fprintln(io.err, "reading the CheckResponse:", err)
+		return 1
+	}
 	rec.print(io, resp)
 	return 0
 }

@@ -91,7 +91,13 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 	d := s.engine.Decide(ctx, req)
 	id := safeRequestID(req.RequestID)
 	if d.Outcome == engine.Allow {
-		return allow(d, req, s.engine.HeaderPrefix(), id), nil
+		resp, err := allow(d, req, s.engine.HeaderPrefix(), id)
+		if err != nil {
+			// Fail closed: the answer cannot be passed upstream as it is.
+			s.log.ErrorContext(ctx, "allow not encodable", "api", d.Api, "authorizer", d.Authorizer, "error", err)
+			return deny(&engine.Decision{Outcome: engine.AuthorizerConfig, Protocol: d.Protocol}, id), nil
+		}
+		return resp, nil
 	}
 	return deny(d, id), nil
 }

@@ -10,8 +10,12 @@ import (
 	"strings"
 	"testing"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
@@ -231,5 +235,60 @@ func TestCheckRemovesUnderscoreSpellings(t *testing.T) {
 	slices.Sort(removed)
 	if want := []string{"x_authorizer-role", "x_authorizer_principal_id"}; !slices.Equal(removed, want) {
 		t.Fatalf("removed %q, want %q", removed, want)
+	}
+}
+
+// TestAllowCarriesAnswerParts reads allows over gRPC as Envoy does and compares each with the
+// response built field by field: the answer's pre-encoded headers and metadata must arrive as
+// the headers and map entries they are, on the first allow (encoded, not kept), the second (kept)
+// and the third (read from the answer).
+func TestAllowCarriesAnswerParts(t *testing.T) {
+	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"principalId":"alice","policyDocument":{"Version":"2012-10-17","Statement":[` +
+			`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]},"context":{"tenant":"acme","level":3,"ok":true}}`))
+	}))
+	defer authz.Close()
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte(strings.ReplaceAll(config1, "http://127.0.0.1:1/authorize", authz.URL)), 0o600)
+	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(snap, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	client := serve(t, New(e, Options{}))
+	ctxValue, _ := structpb.NewStruct(map[string]any{"tenant": "acme", "level": 3.0, "ok": true})
+	for i, cached := range []bool{false, true, true} {
+		got, err := client.Check(context.Background(), check("rest.example.com", "/closed", map[string]string{
+			"authorization": "Bearer t", "x-request-id": "req-1", "x_authorizer_role": "spoofed"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := &authv3.CheckResponse{
+			Status: &status.Status{},
+			HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: &authv3.OkHttpResponse{
+				Headers: []*corev3.HeaderValueOption{
+					header("x-authorizer-principal-id", "alice"),
+					header("x-authorizer-level", "3"),
+					header("x-authorizer-ok", "true"),
+					header("x-authorizer-tenant", "acme"),
+				},
+				HeadersToRemove:      []string{"x_authorizer_role"},
+				ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", "req-1")},
+			}},
+			DynamicMetadata: &structpb.Struct{Fields: map[string]*structpb.Value{
+				"api":         structpb.NewStringValue("rest"),
+				"authorizer":  structpb.NewStringValue("tokens"),
+				"principalId": structpb.NewStringValue("alice"),
+				"context":     structpb.NewStructValue(ctxValue),
+				"cached":      structpb.NewBoolValue(cached),
+			}},
+		}
+		if !proto.Equal(got, want) {
+			t.Fatalf("allow %d:\n got %v\nwant %v", i+1, got, want)
+		}
 	}
 }

@@ -178,12 +178,3 @@ type result struct {
 	logged decisionRecord
 	resp   *authv3.CheckResponse
 }
-
-// knownBug skips a test that proves a bug not fixed yet, so the suite stays green;
-// PORTCULLIS_KNOWN_BUGS=1 runs it to watch it fail. Remove the call with the fix.
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("PORTCULLIS_KNOWN_BUGS") != "1" {
-		t.Skip("known bug: " + bug)
-	}
-}

@@ -124,25 +124,24 @@ func TestClientSpoofedHeaders(t *testing.T) {
 		name      string
 		headers   map[string]string
 		headerMap []*corev3.HeaderValue
-		knownBug  string
 	}{
-		{"principal id, lower-case", map[string]string{"x-authorizer-principal-id": "admin"}, nil, ""},
-		{"principal id, canonical case", map[string]string{"X-Authorizer-Principal-Id": "admin"}, nil, ""},
-		{"principal id, upper-case", map[string]string{"X-AUTHORIZER-PRINCIPAL-ID": "admin"}, nil, ""},
-		{"context name the backend also sets", map[string]string{"x-authorizer-tier": "platinum"}, nil, ""},
-		{"context name the backend does not set", map[string]string{"X-AUTHORIZER-ROLE": "root"}, nil, ""},
-		{"prefix alone", map[string]string{"x-authorizer-": "x"}, nil, ""},
+		{"principal id, lower-case", map[string]string{"x-authorizer-principal-id": "admin"}, nil},
+		{"principal id, canonical case", map[string]string{"X-Authorizer-Principal-Id": "admin"}, nil},
+		{"principal id, upper-case", map[string]string{"X-AUTHORIZER-PRINCIPAL-ID": "admin"}, nil},
+		{"context name the backend also sets", map[string]string{"x-authorizer-tier": "platinum"}, nil},
+		{"context name the backend does not set", map[string]string{"X-AUTHORIZER-ROLE": "root"}, nil},
+		{"prefix alone", map[string]string{"x-authorizer-": "x"}, nil},
 		{"many spoofed names at once", map[string]string{
 			"x-authorizer-principal-id": "admin", "x-authorizer-role": "root", "X-Authorizer-Tier": "platinum",
-			"x-authorizer-groups": "admins", "X-AUTHORIZER-SCOPES": "*"}, nil, ""},
-		{"duplicates joined by Envoy with a comma", map[string]string{"x-authorizer-principal-id": "admin,alice"}, nil, ""},
+			"x-authorizer-groups": "admins", "X-AUTHORIZER-SCOPES": "*"}, nil},
+		{"duplicates joined by Envoy with a comma", map[string]string{"x-authorizer-principal-id": "admin,alice"}, nil},
 		{"duplicates in header_map", nil, []*corev3.HeaderValue{
 			{Key: "x-authorizer-principal-id", RawValue: []byte("admin")},
 			{Key: "X-Authorizer-Principal-Id", RawValue: []byte("root")},
 			{Key: "x-authorizer-role", RawValue: []byte("root")},
-			{Key: "x-authorizer-role", RawValue: []byte("admin")}}, ""},
-		{"underscores for dashes", map[string]string{"x_authorizer_principal_id": "admin"}, nil, ""},
-		{"one underscore", map[string]string{"x-authorizer_principal-id": "admin"}, nil, ""},
+			{Key: "x-authorizer-role", RawValue: []byte("admin")}}},
+		{"underscores for dashes", map[string]string{"x_authorizer_principal_id": "admin"}, nil},
+		{"one underscore", map[string]string{"x-authorizer_principal-id": "admin"}, nil},
 	}
 	routes := []struct {
 		path    string
@@ -154,9 +153,6 @@ func TestClientSpoofedHeaders(t *testing.T) {
 	for _, tt := range tests {
 		for _, route := range routes {
 			t.Run(tt.name+" on "+route.path, func(t *testing.T) {
-				if tt.knownBug != "" {
-					knownBug(t, tt.knownBug)
-				}
 				counts.attacks.Add(1)
 				client := map[string]string{"authorization": "Bearer spoofer"}
 				for k, v := range tt.headers {
@@ -189,30 +185,26 @@ func TestClientSpoofedHeaders(t *testing.T) {
 func TestBackendContextHeaderNames(t *testing.T) {
 	svc, book := newHeadersRig(t)
 	tests := []struct {
-		name     string
-		key      string
-		header   string // the header the key becomes; "" when it must be dropped
-		knownBug string
+		name   string
+		key    string
+		header string // the header the key becomes; "" when it must be dropped
 	}{
-		{"pseudo-header :path", ":path", prefix + "-path", ""},
-		{"pseudo-header :authority", ":authority", prefix + "-authority", ""},
-		{"host", "host", prefix + "host", ""},
-		{"hop-by-hop connection", "connection", prefix + "connection", ""},
-		{"hop-by-hop transfer-encoding", "Transfer-Encoding", prefix + "transfer-encoding", ""},
-		{"the principal header's own suffix", "principal-id", "", ""},
-		{"the principal header's suffix, upper-case", "PRINCIPAL-ID", "", ""},
-		{"the whole principal header name", prefix + "principal-id", prefix + prefix + "principal-id", ""},
-		{"principal with an underscore", "Principal_ID", "", ""},
-		{"empty key", "", prefix + "-", ""},
-		{"key with CRLF", "role\r\nx-injected: yes", prefix + "role--x-injected--yes", ""},
-		{"key with a space and a colon", "a b:c", prefix + "a-b-c", ""},
-		{"non-ASCII key", "r\u00f4le", prefix + "r--le", ""},
+		{"pseudo-header :path", ":path", prefix + "-path"},
+		{"pseudo-header :authority", ":authority", prefix + "-authority"},
+		{"host", "host", prefix + "host"},
+		{"hop-by-hop connection", "connection", prefix + "connection"},
+		{"hop-by-hop transfer-encoding", "Transfer-Encoding", prefix + "transfer-encoding"},
+		{"the principal header's own suffix", "principal-id", ""},
+		{"the principal header's suffix, upper-case", "PRINCIPAL-ID", ""},
+		{"the whole principal header name", prefix + "principal-id", prefix + prefix + "principal-id"},
+		{"principal with an underscore", "Principal_ID", ""},
+		{"empty key", "", prefix + "-"},
+		{"key with CRLF", "role\r\nx-injected: yes", prefix + "role--x-injected--yes"},
+		{"key with a space and a colon", "a b:c", prefix + "a-b-c"},
+		{"non-ASCII key", "r\u00f4le", prefix + "r--le"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.knownBug != "" {
-				knownBug(t, tt.knownBug)
-			}
 			counts.attacks.Add(1)
 			token := fmt.Sprintf("ctx-%q", tt.key)
 			book.set(token, iamAnswer("alice", map[string]any{tt.key: "spoofed"}, allowAll()))

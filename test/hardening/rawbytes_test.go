@@ -69,24 +69,20 @@ func TestRawNonUTF8(t *testing.T) {
 		placeholder string
 		raw         string
 		want        want
-		knownBug    string
 	}{
 		{"raw 0xff in the path", httpReq{method: "GET", host: "paths.example.com", path: "/public/XX"},
-			"/public/XX", "/public/\xff\xfe", wantBadRequest, ""},
+			"/public/XX", "/public/\xff\xfe", wantBadRequest},
 		{"raw overlong slash in the path", httpReq{method: "GET", host: "paths.example.com", path: "/public/..XXadmin/x"},
-			"..XXadmin", "..\xc0\xafadmin", wantBadRequest, ""},
+			"..XXadmin", "..\xc0\xafadmin", wantBadRequest},
 		{"Latin-1 header value in the headers map", httpReq{method: "GET", host: "paths.example.com", path: "/public/x",
-			headers: map[string]string{"user-agent": "cafXX-agent"}}, "cafXX-agent", "caf\xe9\xe9-agent", wantAllow, ""},
+			headers: map[string]string{"user-agent": "cafXX-agent"}}, "cafXX-agent", "caf\xe9\xe9-agent", wantAllow},
 		{"Latin-1 header name under the prefix", httpReq{method: "GET", host: "paths.example.com", path: "/public/x",
-			headers: map[string]string{"x-authorizer-XX": "admin"}}, "x-authorizer-XX", "x-authorizer-\xe9\xe9", wantAllow, ""},
+			headers: map[string]string{"x-authorizer-XX": "admin"}}, "x-authorizer-XX", "x-authorizer-\xe9\xe9", wantAllow},
 		{"Latin-1 header value in header_map raw_value", httpReq{method: "GET", host: "paths.example.com", path: "/public/x",
-			headerMap: []*corev3.HeaderValue{{Key: "user-agent", RawValue: []byte("cafXX-agent")}}}, "cafXX-agent", "caf\xe9\xe9-agent", wantAllow, ""},
+			headerMap: []*corev3.HeaderValue{{Key: "user-agent", RawValue: []byte("cafXX-agent")}}}, "cafXX-agent", "caf\xe9\xe9-agent", wantAllow},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.knownBug != "" {
-				knownBug(t, tt.knownBug)
-			}
 			counts.attacks.Add(1)
 			resp, err := rig.svc.checkRaw(t, tt.req, tt.placeholder, tt.raw)
 			if err != nil {

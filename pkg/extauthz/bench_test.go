@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 )
 
@@ -26,18 +23,7 @@ func BenchmarkCheck(b *testing.B) {
 			`"context":{"tenant":"acme","plan":"gold"}}`))
 	}))
 	defer authz.Close()
-	p := filepath.Join(b.TempDir(), "c.yaml")
-	os.WriteFile(p, []byte(strings.ReplaceAll(config1, "http://127.0.0.1:1/authorize", authz.URL)), 0o600)
-	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := engine.New(snap, engine.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	srv := New(e, Options{})
+	srv := New(newEngineWith(b, authz.URL, engine.Options{}), Options{})
 	req := check("rest.example.com", "/closed", map[string]string{
 		"authorization": "Bearer bench-token", "user-agent": "bench", "x-request-id": "0f9c7c1e-2b55-4f43-a7a1-3d1f1b1a5e22",
 		"accept": "*/*", "accept-encoding": "gzip",
@@ -72,18 +58,7 @@ func BenchmarkIdentityMemory(b *testing.B) {
 			`"context":{"tenant":"acme","plan":"gold"}}`, strings.TrimPrefix(ev.AuthorizationToken, "Bearer "))
 	}))
 	defer authz.Close()
-	p := filepath.Join(b.TempDir(), "c.yaml")
-	os.WriteFile(p, []byte(strings.ReplaceAll(config1, "http://127.0.0.1:1/authorize", authz.URL)), 0o600)
-	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e, err := engine.New(snap, engine.Options{CacheMaxBytes: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	srv := New(e, Options{})
+	srv := New(newEngineWith(b, authz.URL, engine.Options{CacheMaxBytes: 1 << 30}), Options{})
 	ctx := context.Background()
 	heap := func() uint64 {
 		var m runtime.MemStats

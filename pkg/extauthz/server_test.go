@@ -62,21 +62,29 @@ spec:
 
 func serve(t *testing.T, srv *Server) authv3.AuthorizationClient { return extauthztest.Serve(t, srv) }
 
-func newEngine(t *testing.T) *engine.Engine {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(p, []byte(config1), 0o600); err != nil {
-		t.Fatal(err)
+func newEngine(t *testing.T) *engine.Engine { return newEngineWith(t, "", engine.Options{}) }
+
+// newEngineWith builds an engine on config1 whose authorizer is at authzURL (empty: the
+// unreachable placeholder), closed when the test ends.
+func newEngineWith(tb testing.TB, authzURL string, opts engine.Options) *engine.Engine {
+	tb.Helper()
+	cfg := config1
+	if authzURL != "" {
+		cfg = strings.ReplaceAll(cfg, "http://127.0.0.1:1/authorize", authzURL)
+	}
+	p := filepath.Join(tb.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		tb.Fatal(err)
 	}
 	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	e, err := engine.New(snap, engine.Options{})
+	e, err := engine.New(snap, opts)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(e.Close)
+	tb.Cleanup(e.Close)
 	return e
 }
 
@@ -197,18 +205,7 @@ func TestMaxInflightSheds(t *testing.T) {
 	}))
 	defer authz.Close()
 	defer close(release)
-	p := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(p, []byte(strings.ReplaceAll(config1, "http://127.0.0.1:1/authorize", authz.URL)), 0o600)
-	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(snap, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	client := serve(t, New(e, Options{MaxInflight: 1}))
+	client := serve(t, New(newEngineWith(t, authz.URL, engine.Options{}), Options{MaxInflight: 1}))
 	go client.Check(context.Background(), check("rest.example.com", "/closed", map[string]string{"authorization": "slow"}))
 	<-entered
 	resp, err := client.Check(context.Background(), check("rest.example.com", "/open", nil))
@@ -248,18 +245,7 @@ func TestAllowCarriesAnswerParts(t *testing.T) {
 			`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]},"context":{"tenant":"acme","level":3,"ok":true}}`))
 	}))
 	defer authz.Close()
-	p := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(p, []byte(strings.ReplaceAll(config1, "http://127.0.0.1:1/authorize", authz.URL)), 0o600)
-	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(snap, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	client := serve(t, New(e, Options{}))
+	client := serve(t, New(newEngineWith(t, authz.URL, engine.Options{}), Options{}))
 	ctxValue, _ := structpb.NewStruct(map[string]any{"tenant": "acme", "level": 3.0, "ok": true})
 	for i, cached := range []bool{false, true, true} {
 		got, err := client.Check(context.Background(), check("rest.example.com", "/closed", map[string]string{

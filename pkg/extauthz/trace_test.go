@@ -2,15 +2,12 @@ package extauthz
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 )
 
@@ -21,17 +18,7 @@ func TestDecisionSpansJoinEnvoysTrace(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	defer tp.Shutdown(context.Background())
 
-	p := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(p, []byte(config1), 0o600)
-	snap, err := config.Build(context.Background(), config.BuildOptions{Paths: []string{p}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(snap, engine.Options{Tracer: tp.Tracer("portcullis")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := newEngineWith(t, "", engine.Options{Tracer: tp.Tracer("portcullis")})
 	client := serve(t, New(e, Options{Propagator: propagation.TraceContext{}}))
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	req := check("rest.example.com", "/closed", map[string]string{

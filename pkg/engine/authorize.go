@@ -139,7 +139,7 @@ func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
 	default:
 		return nil, fmt.Errorf("%w: no policyDocument", authorizer.ErrConfiguration)
 	}
-	headers, err := e.upstreamHeaders(resp.PrincipalID, ans.Context)
+	headers, err := e.names.headers(resp.PrincipalID, ans.Context)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", authorizer.ErrConfiguration, err)
 	}

@@ -46,7 +46,7 @@ type Engine struct {
 	snap     atomic.Pointer[config.Snapshot]
 	cache    *cache.Cache[*Answer]
 	interner *policy.Interner
-	prefix   string
+	names    upstreamNames
 	log      *slog.Logger
 	metrics  *Metrics
 	now      func() time.Time
@@ -88,7 +88,7 @@ func New(snap *config.Snapshot, opts Options) (*Engine, error) {
 	e := &Engine{
 		cache:    c,
 		interner: policy.NewInterner(),
-		prefix:   opts.HeaderPrefix,
+		names:    newUpstreamNames(opts.HeaderPrefix),
 		log:      opts.Logger,
 		metrics:  opts.Metrics,
 		now:      opts.Now,
@@ -126,7 +126,7 @@ func (e *Engine) Swap(snap *config.Snapshot) *config.Snapshot {
 }
 
 // HeaderPrefix is the prefix of upstream headers; client-sent headers with it are removed.
-func (e *Engine) HeaderPrefix() string { return e.prefix }
+func (e *Engine) HeaderPrefix() string { return e.names.prefix }
 
 // Decide runs the whole pipeline for one request.
 func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {

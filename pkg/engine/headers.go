@@ -9,24 +9,29 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/policy"
 )
 
-// upstreamHeaders builds the headers passed upstream for an answer: the principal first, then one
-// per context key in the context's sorted order. A context value holding CR, LF, NUL or another
-// control character would let a backend inject headers; the whole answer is refused instead.
-// Header names are interned: a million cached answers with the same context keys share one copy
-// of each name.
-func (e *Engine) upstreamHeaders(principal string, context policy.Context) ([]Header, error) {
-	return upstreamHeaders(e.prefix, principal, context)
+// upstreamNames are the names of the headers passed upstream, fixed when the engine is made.
+type upstreamNames struct {
+	prefix    string
+	principal string // prefix + "principal-id"
 }
 
-func upstreamHeaders(prefix, principal string, context policy.Context) ([]Header, error) {
-	principalName := unique.Make(prefix + "principal-id").Value()
+func newUpstreamNames(prefix string) upstreamNames {
+	return upstreamNames{prefix: prefix, principal: prefix + "principal-id"}
+}
+
+// headers builds the headers passed upstream for an answer: the principal first, then one per
+// context key in the context's sorted order. A context value holding CR, LF, NUL or another
+// control character would let a backend inject headers; the whole answer is refused instead.
+// Context header names are interned: a million cached answers with the same context keys share
+// one copy of each name.
+func (n upstreamNames) headers(principal string, context policy.Context) ([]Header, error) {
 	if err := checkHeaderValue(principal); err != nil {
 		return nil, fmt.Errorf("principalId: %w", err)
 	}
 	headers := make([]Header, 1, 1+len(context))
-	headers[0] = Header{Name: principalName, Value: principal}
+	headers[0] = Header{Name: n.principal, Value: principal}
 	for _, c := range context {
-		name := unique.Make(prefix + headerName(c.Key)).Value()
+		name := unique.Make(n.prefix + headerName(c.Key)).Value()
 		// Two keys that differ only in case or punctuation: the first one in order wins, and
 		// nothing may overwrite the principal.
 		if slices.ContainsFunc(headers, func(h Header) bool { return h.Name == name }) {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestUpstreamHeaders(t *testing.T) {
-	got, err := upstreamHeaders("x-authorizer-", "alice", policy.NewContext(map[string]any{
+	got, err := newUpstreamNames("x-authorizer-").headers("alice", policy.NewContext(map[string]any{
 		"Tier Level":   3,
 		"principal_id": "root", // would read as the principal header upstream: dropped
 		"Role_Name":    "admin",
@@ -27,7 +27,7 @@ func TestUpstreamHeaders(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("headers = %v\nwant      %v", got, want)
 	}
-	if _, err := upstreamHeaders("x-authorizer-", "alice", policy.NewContext(map[string]any{"k": "a\r\nx-admin: 1"})); err == nil {
+	if _, err := newUpstreamNames("x-authorizer-").headers("alice", policy.NewContext(map[string]any{"k": "a\r\nx-admin: 1"})); err == nil {
 		t.Fatal("a context value with CR LF was accepted")
 	}
 }

@@ -12,13 +12,6 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/policy"
 )
 
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 // BenchmarkMillionIdentities loads 1,000,000 distinct tokens whose answers share 100 distinct
 // policies and reports the heap they hold (SPEC target: under 400 MiB) and the cache's count of
 // interned policies. Each answer is as an HTTP backend decodes it: principal "user-N", a context
@@ -41,7 +34,11 @@ func BenchmarkMillionIdentities(b *testing.B) {
 			Context:        ctx,
 		}, nil
 	}
-	sample, err := (&Engine{prefix: "x-authorizer-", interner: policy.NewInterner()}).compileAnswer(must(fb.answer(&authorizer.Request{Token: "tok-999999"})))
+	resp, err := fb.answer(&authorizer.Request{Token: "tok-999999"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sample, err := (&Engine{names: newUpstreamNames("x-authorizer-"), interner: policy.NewInterner()}).compileAnswer(resp)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -151,19 +151,9 @@ func decodeListValue(b []byte, typ protowire.Type, fd protoreflect.FieldDescript
 // the zero value, as in proto.Unmarshal.
 func decodeMapEntry(b []byte, fd protoreflect.FieldDescriptor, mp protoreflect.Map, depth int) error {
 	kd, vd := fd.MapKey(), fd.MapValue()
-	key := kd.Default()
-	if kd.Kind() == protoreflect.StringKind {
-		key = protoreflect.ValueOfString("")
-	}
-	var val protoreflect.Value
+	key, val := kd.Default(), vd.Default()
 	if vd.Message() != nil {
 		val = mp.NewValue()
-	} else if vd.Kind() == protoreflect.StringKind {
-		val = protoreflect.ValueOfString("")
-	} else if vd.Kind() == protoreflect.BytesKind {
-		val = protoreflect.ValueOfBytes(nil)
-	} else {
-		val = vd.Default()
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)

@@ -20,9 +20,6 @@ import (
 	"strings"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -150,18 +147,18 @@ func run(ghz, portcullis string, d time.Duration, c, conns int) error {
 
 // saveAnswer asks portcullis once (filling its cache) and writes the CheckResponse as protojson.
 func saveAnswer(addr, file string) error {
-	var req authv3.CheckRequest
-	if err := protojson.Unmarshal([]byte(checkData), &req); err != nil {
-		return err
-	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	req, err := loadCheck()
 	if err != nil {
 		return err
 	}
-	defer cc.Close()
+	client, closeConn, err := dial(addr)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := authv3.NewAuthorizationClient(cc).Check(ctx, &req)
+	resp, err := client.Check(ctx, req)
 	if err != nil {
 		return fmt.Errorf("the first Check: %w", err)
 	}

@@ -29,23 +29,23 @@ type nativeReport struct {
 // protos, so the client's own cost per Check is far below ghz's (which decodes every response
 // dynamically). It separates what the server costs from what the load generator costs.
 func runNative(addr string, d time.Duration, c, conns int) error {
-	var req authv3.CheckRequest
-	if err := protojson.Unmarshal([]byte(checkData), &req); err != nil {
+	req, err := loadCheck()
+	if err != nil {
 		return err
 	}
 	clients := make([]authv3.AuthorizationClient, conns)
 	for i := range clients {
-		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		client, closeConn, err := dial(addr)
 		if err != nil {
 			return err
 		}
-		defer cc.Close()
-		clients[i] = authv3.NewAuthorizationClient(cc)
+		defer closeConn()
+		clients[i] = client
 	}
 	ctx := context.Background()
 	for _, cl := range clients { // warm up
 		for range 500 {
-			cl.Check(ctx, &req)
+			cl.Check(ctx, req)
 		}
 	}
 	deadline := time.Now().Add(d)
@@ -60,7 +60,7 @@ func runNative(addr string, d time.Duration, c, conns int) error {
 			cl := clients[w%len(clients)]
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
-				resp, err := cl.Check(ctx, &req)
+				resp, err := cl.Check(ctx, req)
 				lat[w] = append(lat[w], time.Since(t0))
 				if err != nil || resp.GetOkResponse() == nil {
 					errs[w]++
@@ -112,4 +112,19 @@ func driveNative(name, addr string, pid int, d time.Duration, c, conns int) (res
 		r.cpuUS = float64(cpu1-cpu0) / float64(rep.Count) / float64(time.Microsecond)
 	}
 	return r, nil
+}
+
+// loadCheck is the CheckRequest every load client sends: checkData.
+func loadCheck() (*authv3.CheckRequest, error) {
+	req := &authv3.CheckRequest{}
+	return req, protojson.Unmarshal([]byte(checkData), req)
+}
+
+// dial connects a plaintext Authorization client to addr; closeConn closes its connection.
+func dial(addr string) (client authv3.AuthorizationClient, closeConn func() error, err error) {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, err
+	}
+	return authv3.NewAuthorizationClient(cc), cc.Close, nil
 }

@@ -29,20 +29,12 @@ func NewContext(m map[string]any) Context {
 	return c
 }
 
-// Get returns the value of key, matched exactly.
-func (c Context) Get(key string) (any, bool) {
-	i := sort.Search(len(c), func(i int) bool { return c[i].Key >= key })
-	if i < len(c) && c[i].Key == key {
-		return c[i].Value, true
-	}
-	return nil, false
-}
-
 // Lookup finds an entry by name, ignoring case as IAM does for key names. An exact match wins;
 // among entries differing only in case, the first in sorted order.
 func (c Context) Lookup(name string) any {
-	if v, ok := c.Get(name); ok {
-		return v
+	i := sort.Search(len(c), func(i int) bool { return c[i].Key >= name })
+	if i < len(c) && c[i].Key == name {
+		return c[i].Value
 	}
 	for _, e := range c {
 		if strings.EqualFold(e.Key, name) {

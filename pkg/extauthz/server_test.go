@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -20,6 +21,7 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
+	"github.com/portcullis-dev/portcullis/pkg/request"
 )
 
 const config1 = `
@@ -275,6 +277,29 @@ func TestAllowCarriesAnswerParts(t *testing.T) {
 		}
 		if !proto.Equal(got, want) {
 			t.Fatalf("allow %d:\n got %v\nwant %v", i+1, got, want)
+		}
+	}
+}
+
+// TestRenderingKeptFromSecondAllow: a token seen once leaves no encoded parts with its answer;
+// the first allow served from the cache keeps them for the ones after.
+func TestRenderingKeptFromSecondAllow(t *testing.T) {
+	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"principalId":"p","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}}`))
+	}))
+	defer authz.Close()
+	e := newEngineWith(t, authz.URL, engine.Options{})
+	req, err := request.FromCheck(check("rest.example.com", "/closed", map[string]string{"authorization": "t"}), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, wantKept := range []bool{false, true} {
+		d := e.Decide(context.Background(), req)
+		if _, err := allow(d, req, e.HeaderPrefix(), "id"); err != nil || d.Answer == nil {
+			t.Fatalf("allow %d: %v %v", i+1, d.Outcome, err)
+		}
+		if kept := d.Answer.Rendered() != nil; kept != wantKept {
+			t.Fatalf("after allow %d (cached %v): parts kept %v, want %v", i+1, d.Cached, kept, wantKept)
 		}
 	}
 }

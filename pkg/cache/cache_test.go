@@ -34,9 +34,10 @@ func newTestCache(t *testing.T, clk *clock) *Cache[string] {
 func keyOf(b byte) Key { var k Key; k[0], k[31] = b, b; return k }
 
 func answer(v string, ttl time.Duration, calls *atomic.Int64) Fetch[string] {
-	return func(context.Context) (string, int64, time.Duration, error) {
+	return func(_ context.Context, out *string) (int64, time.Duration, error) {
 		calls.Add(1)
-		return v, 100, ttl, nil
+		*out = v
+		return 100, ttl, nil
 	}
 }
 
@@ -85,8 +86,8 @@ func TestGetOrFetch(t *testing.T) {
 		c := newTestCache(t, nil)
 		k := keyOf(4)
 		boom := errors.New("backend down")
-		_, _, err := c.GetOrFetch(ctx, &k, func(context.Context) (string, int64, time.Duration, error) {
-			return "", 0, time.Minute, boom
+		_, _, err := c.GetOrFetch(ctx, &k, func(context.Context, *string) (int64, time.Duration, error) {
+			return 0, time.Minute, boom
 		})
 		if !errors.Is(err, boom) {
 			t.Fatalf("err = %v", err)
@@ -97,14 +98,18 @@ func TestGetOrFetch(t *testing.T) {
 		}
 	})
 	t.Run("keys sharing their first 64 bits stay apart", func(t *testing.T) {
-		c := newTestCache(t, nil)
-		var calls atomic.Int64
-		a, b := keyOf(5), keyOf(5)
-		b[31] = 99
-		c.GetOrFetch(ctx, &a, answer("a", time.Minute, &calls))
-		e, cached, _ := c.GetOrFetch(ctx, &b, answer("b", time.Minute, &calls))
-		if cached || e.Value != "b" {
-			t.Fatalf("b got a's entry: cached=%v value=%q", cached, e.Value)
+		// A difference anywhere after the index's 8 bytes must tell the entries apart.
+		for _, at := range []int{8, 15, 16, 23, 24, 31} {
+			c := newTestCache(t, nil)
+			var calls atomic.Int64
+			a, b := keyOf(5), keyOf(5)
+			b[at] ^= 0x40
+			c.GetOrFetch(ctx, &a, answer("a", time.Minute, &calls))
+			c.store.Wait()
+			e, cached, _ := c.GetOrFetch(ctx, &b, answer("b", time.Minute, &calls))
+			if cached || e.Value != "b" {
+				t.Fatalf("byte %d: b got a's entry: cached=%v value=%q", at, cached, e.Value)
+			}
 		}
 	})
 }
@@ -113,10 +118,11 @@ func TestColdBurstMakesOneCall(t *testing.T) {
 	c := newTestCache(t, nil)
 	var calls atomic.Int64
 	release := make(chan struct{})
-	fetch := func(context.Context) (string, int64, time.Duration, error) {
+	fetch := func(_ context.Context, out *string) (int64, time.Duration, error) {
 		calls.Add(1)
 		<-release
-		return "a", 100, time.Minute, nil
+		*out = "a"
+		return 100, time.Minute, nil
 	}
 	k := keyOf(7)
 	var wg sync.WaitGroup
@@ -151,13 +157,14 @@ func TestWaiterCancellationDoesNotCancelFlight(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
 	var fetchErr atomic.Value
-	fetch := func(ctx context.Context) (string, int64, time.Duration, error) {
+	fetch := func(ctx context.Context, out *string) (int64, time.Duration, error) {
 		close(started)
 		<-release
 		if ctx.Err() != nil {
 			fetchErr.Store(ctx.Err())
 		}
-		return "a", 100, time.Minute, nil
+		*out = "a"
+		return 100, time.Minute, nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)

@@ -22,14 +22,14 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 		if e.metrics != nil {
 			e.metrics.observeCache(true)
 		}
-		d.Cached, d.Answer, d.PrincipalID = true, entry.Value, entry.Value.PrincipalID
-		return entry.Value, true
+		d.Cached, d.Answer, d.PrincipalID = true, &entry.Value, entry.Value.PrincipalID
+		return &entry.Value, true
 	}
 	// The fetch may run on after this caller gave up waiting, so it writes only latency, which is
 	// read only when this caller received the fetch's result.
 	var latency time.Duration
-	fetch := func(ctx context.Context) (*Answer, int64, time.Duration, error) {
-		return e.callBackend(ctx, req, t, id, &latency)
+	fetch := func(ctx context.Context, ans *Answer) (int64, time.Duration, error) {
+		return e.callBackend(ctx, req, t, id, ans, &latency)
 	}
 	entry, cached, err := e.cache.GetOrFetch(ctx, key, fetch)
 	if !cached && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -51,17 +51,17 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 		return nil, false
 	}
 	d.Cached = cached
-	d.Answer = entry.Value
+	d.Answer = &entry.Value
 	d.PrincipalID = entry.Value.PrincipalID
-	return entry.Value, true
+	return &entry.Value, true
 }
 
-// callBackend asks the backend and compiles its answer; the result is what gets cached.
-func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *target, id *identified, latency *time.Duration) (*Answer, int64, time.Duration, error) {
+// callBackend asks the backend and compiles its answer into ans, which is what gets cached.
+func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *target, id *identified, ans *Answer, latency *time.Duration) (int64, time.Duration, error) {
 	a := t.authorizer
 	release, err := e.backendSlot(ctx, a.UID)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
+		return 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
 	}
 	defer release()
 	breq := e.backendRequest(req, t, id)
@@ -74,11 +74,10 @@ func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *targe
 		e.metrics.observeBackend(a.Name, err, *latency)
 	}
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
+		return 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
 	}
-	ans, err := e.compileAnswer(resp)
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
+	if err := e.compileAnswer(resp, ans); err != nil {
+		return 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
 	}
 	ttl := a.TTL
 	if !resp.ExpiresAt.IsZero() {
@@ -86,7 +85,7 @@ func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *targe
 			ttl = left
 		}
 	}
-	return ans, ans.cost(), ttl, nil
+	return ans.cost(), ttl, nil
 }
 
 func (e *Engine) backendRequest(req *request.Request, t *target, id *identified) *authorizer.Request {
@@ -115,20 +114,19 @@ func (e *Engine) backendRequest(req *request.Request, t *target, id *identified)
 	}
 }
 
-// compileAnswer turns a backend response into the cached Answer: the policy compiled and
-// interned, the upstream headers precomputed.
-func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
-	ans := &Answer{
-		PrincipalID:        resp.PrincipalID,
-		Context:            policy.NewContext(resp.Context),
-		Scopes:             resp.Scopes,
-		UsageIdentifierKey: resp.UsageIdentifierKey,
+// compileAnswer turns a backend response into the cached Answer, in place: the policy compiled
+// and interned, the upstream headers checked.
+func (e *Engine) compileAnswer(resp *authorizer.Response, ans *Answer) error {
+	ans.PrincipalID = resp.PrincipalID
+	ans.Context = policy.NewContext(resp.Context)
+	if len(resp.Scopes) > 0 || resp.UsageIdentifierKey != "" {
+		ans.extra = &answerExtra{scopes: resp.Scopes, usageIdentifierKey: resp.UsageIdentifierKey}
 	}
 	switch {
 	case len(resp.PolicyDocument) > 0:
 		p, fresh, err := e.interner.Intern(resp.PolicyDocument)
 		if err != nil {
-			return nil, fmt.Errorf("%w: policyDocument: %w", authorizer.ErrConfiguration, err)
+			return fmt.Errorf("%w: policyDocument: %w", authorizer.ErrConfiguration, err)
 		}
 		ans.Policy = p
 		if fresh {
@@ -137,14 +135,20 @@ func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
 	case resp.IsAuthorized != nil:
 		ans.Authorized = *resp.IsAuthorized
 	default:
-		return nil, fmt.Errorf("%w: no policyDocument", authorizer.ErrConfiguration)
+		return fmt.Errorf("%w: no policyDocument", authorizer.ErrConfiguration)
 	}
-	headers, err := e.names.headers(resp.PrincipalID, ans.Context)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", authorizer.ErrConfiguration, err)
+	// Built here only to refuse an answer whose headers could not be sent; a front builds them
+	// again when it encodes the answer.
+	if _, err := e.names.headers(resp.PrincipalID, ans.Context); err != nil {
+		return fmt.Errorf("%w: %w", authorizer.ErrConfiguration, err)
 	}
-	ans.Headers = headers
-	return ans, nil
+	return nil
+}
+
+// UpstreamHeaders are the headers an allow passes upstream for a: the principal first, then one
+// per context key in the context's sorted order, the engine's prefix applied.
+func (e *Engine) UpstreamHeaders(a *Answer) ([]Header, error) {
+	return e.names.headers(a.PrincipalID, a.Context)
 }
 
 // cost approximates the bytes an Answer holds, for the cache's byte bound. A compiled policy is
@@ -152,22 +156,40 @@ func (e *Engine) compileAnswer(resp *authorizer.Response) (*Answer, error) {
 // answers that found it already compiled, so a backend that returns a policy per user is bounded
 // too.
 func (a *Answer) cost() int64 {
-	// The Answer (128 B), its cache entry (64 B), ristretto's map, expiry and admission entries
-	// for it and the allocator's rounding: 629 B with one context key in
+	// The entry holding the Answer (96 B), ristretto's map, expiry and admission entries for it
+	// and the allocator's rounding: 411 B with one context key in
 	// BenchmarkMillionIdentities.
-	n := 480 + len(a.PrincipalID) + len(a.UsageIdentifierKey) + int(a.policyBytes)
-	// A front's encoded response parts, kept once the answer is in use: 465 B with two context
+	n := 360 + len(a.PrincipalID) + int(a.policyBytes)
+	if a.extra != nil {
+		n += 64 + len(a.extra.usageIdentifierKey)
+		for _, s := range a.extra.scopes {
+			n += 16 + len(s)
+		}
+	}
+	// A front's encoded response parts, kept once the answer is in use: 396 B with two context
 	// keys in extauthz's BenchmarkIdentityMemory.
-	rendered := 320
-	for _, h := range a.Headers {
-		n += 32 + len(h.Value) // names are interned
-		rendered += 2 * (len(h.Name) + len(h.Value))
+	rendered := 320 + 2*(len(a.PrincipalID)+24)
+	for _, c := range a.Context {
+		// The entry, its boxed value and the value's text, its name shared.
+		n += 48 + contextValueBytes(c.Value)
+		rendered += 2 * (24 + len(c.Key) + contextValueBytes(c.Value))
 	}
-	for _, s := range a.Scopes {
-		n += 16 + len(s)
-	}
-	n += 48 * len(a.Context) // entry and boxed value, beside the headers made from it
 	return int64(n + rendered)
+}
+
+// contextValueBytes approximates what a context value decoded from JSON holds beyond its
+// interface: a string's or number's text; a map or array, its decoded parts.
+func contextValueBytes(v any) int {
+	switch v := v.(type) {
+	case string:
+		return len(v)
+	case json.Number:
+		return len(v)
+	case bool, nil:
+		return 0
+	}
+	b, _ := json.Marshal(v)
+	return 64 + 4*len(b)
 }
 
 // jsonValue renders a context value for a header: strings as they are, everything else as JSON.

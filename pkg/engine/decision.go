@@ -100,23 +100,45 @@ func (d *Decision) TokenHash() string {
 // Header is one header passed upstream.
 type Header struct{ Name, Value string }
 
-// Answer is a backend's answer as cached per identity: compiled, with its upstream headers
-// precomputed, re-evaluated against every request's methodArn. A cache holds one per identity:
-// the fields are ordered so the struct fits a 128-byte allocation.
+// Answer is a backend's answer as cached per identity: compiled and re-evaluated against every
+// request's methodArn. A cache holds one per identity, inline in its entry: the fields are
+// ordered, and the rare ones kept apart, so that entry fits a 96-byte allocation. The headers
+// passed upstream are not kept: a front builds them (Engine.UpstreamHeaders) when it encodes the
+// answer's response parts, once or twice per answer.
 type Answer struct {
-	PrincipalID        string
-	Policy             *policy.Policy // nil for simple responses
-	Context            policy.Context
-	Headers            []Header // principal and context headers, prefix applied
-	Scopes             []string
-	UsageIdentifierKey string
+	PrincipalID string
+	Policy      *policy.Policy // nil for simple responses
+	Context     policy.Context
 
 	// rendered is a front's ready-made response parts for this answer (headers, metadata),
 	// built on first use, so a cached allow costs no rebuilding.
 	rendered atomic.Pointer[any]
 
-	policyBytes int32 // the compiled policy's size when this answer compiled it
-	Authorized  bool  // simple responses
+	extra       *answerExtra // nil unless the answer has scopes or a usage identifier key
+	policyBytes int32        // the compiled policy's size when this answer compiled it
+	Authorized  bool         // simple responses
+}
+
+// answerExtra holds what only some answers have.
+type answerExtra struct {
+	scopes             []string
+	usageIdentifierKey string
+}
+
+// Scopes are the JWT's scopes, for routes' authorizationScopes.
+func (a *Answer) Scopes() []string {
+	if a.extra == nil {
+		return nil
+	}
+	return a.extra.scopes
+}
+
+// UsageIdentifierKey is the API key a Lambda authorizer named for usage plans.
+func (a *Answer) UsageIdentifierKey() string {
+	if a.extra == nil {
+		return ""
+	}
+	return a.extra.usageIdentifierKey
 }
 
 // Rendered returns what a front stored with SetRendered, or nil.

@@ -44,7 +44,7 @@ type Options struct {
 // Engine decides requests against the current Snapshot.
 type Engine struct {
 	snap     atomic.Pointer[config.Snapshot]
-	cache    *cache.Cache[*Answer]
+	cache    *cache.Cache[Answer]
 	interner *policy.Interner
 	names    upstreamNames
 	log      *slog.Logger
@@ -79,9 +79,9 @@ func New(snap *config.Snapshot, opts Options) (*Engine, error) {
 	if opts.BackendQueueWait <= 0 {
 		opts.BackendQueueWait = time.Second
 	}
-	// An answer with one or two context keys is charged 1,050-1,200 bytes (Answer.cost); ristretto's
+	// An answer with one or two context keys is charged about 1,000 bytes (Answer.cost); ristretto's
 	// admission counters are sized from this average, ten per entry that fits the bound.
-	c, err := cache.New[*Answer](cache.Options{MaxBytes: opts.CacheMaxBytes, AvgEntryBytes: 1024, Now: opts.Now})
+	c, err := cache.New[Answer](cache.Options{MaxBytes: opts.CacheMaxBytes, AvgEntryBytes: 1024, Now: opts.Now})
 	if err != nil {
 		return nil, err
 	}

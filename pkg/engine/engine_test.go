@@ -214,7 +214,11 @@ func TestAllowCarriesHeadersAndEvent(t *testing.T) {
 		t.Fatalf("outcome %s: %v", d.Outcome, d.Err)
 	}
 	got := map[string]string{}
-	for _, h := range d.Answer.Headers {
+	headers, err := e.UpstreamHeaders(d.Answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range headers {
 		got[h.Name] = h.Value
 	}
 	want := map[string]string{"x-authorizer-principal-id": "user-bob", "x-authorizer-tenant": "acme", "x-authorizer-tier-level": "3"}

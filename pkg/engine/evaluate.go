@@ -10,7 +10,7 @@ import (
 // evaluate decides the request from the identity's answer: route scopes first (JWT), then the
 // simple response or the policy against this request's methodArn.
 func (e *Engine) evaluate(req *request.Request, t *target, ans *Answer, d *Decision) {
-	if len(t.route.Scopes) > 0 && t.authorizer.Type == "JWT" && !holdsAny(ans.Scopes, t.route.Scopes) {
+	if len(t.route.Scopes) > 0 && t.authorizer.Type == "JWT" && !holdsAny(ans.Scopes(), t.route.Scopes) {
 		d.Outcome, d.Err = ImplicitDeny, errScopes
 		return
 	}

@@ -38,8 +38,8 @@ func BenchmarkMillionIdentities(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sample, err := (&Engine{names: newUpstreamNames("x-authorizer-"), interner: policy.NewInterner()}).compileAnswer(resp)
-	if err != nil {
+	sample := new(Answer)
+	if err := (&Engine{names: newUpstreamNames("x-authorizer-"), interner: policy.NewInterner()}).compileAnswer(resp, sample); err != nil {
 		b.Fatal(err)
 	}
 	sample.policyBytes = 0 // charged once per policy, not per identity

@@ -96,13 +96,17 @@ func httpStatus(d *engine.Decision) int {
 // header with the prefix removed, and dynamic metadata for access logs and later filters. The
 // answer's own parts arrive already encoded (see rendered); only the request's parts are built
 // here.
-func allow(d *engine.Decision, req *request.Request, prefix, requestID string) (*authv3.CheckResponse, error) {
-	var own []engine.Header
-	if d.Answer != nil {
-		own = d.Answer.Headers
+func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID string) (*authv3.CheckResponse, error) {
+	// The answer's own header names, built only when the client sent a header with the prefix.
+	own := func() []engine.Header {
+		if d.Answer == nil {
+			return nil
+		}
+		h, _ := e.UpstreamHeaders(d.Answer) // checked when the answer was compiled
+		return h
 	}
 	ok := &authv3.OkHttpResponse{
-		HeadersToRemove:      spoofed(req.Headers, prefix, own),
+		HeadersToRemove:      spoofed(req.Headers, e.HeaderPrefix(), own),
 		ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", requestID)},
 	}
 	resp := &authv3.CheckResponse{
@@ -118,7 +122,7 @@ func allow(d *engine.Decision, req *request.Request, prefix, requestID string) (
 		}}
 		return resp, nil
 	}
-	r, err := rendering(d)
+	r, err := rendering(d, e)
 	if err != nil {
 		return nil, err
 	}
@@ -153,12 +157,16 @@ type rendered struct {
 // rendering returns d.Answer's encoded parts, kept from the answer's second allow on, the first
 // one served from the cache: a token seen once (a scan, a batch job) leaves only the engine's
 // compact Answer behind.
-func rendering(d *engine.Decision) (*rendered, error) {
+func rendering(d *engine.Decision, e *engine.Engine) (*rendered, error) {
 	if r, ok := d.Answer.Rendered().(*rendered); ok {
 		return r, nil
 	}
-	headers := &authv3.OkHttpResponse{Headers: make([]*corev3.HeaderValueOption, len(d.Answer.Headers))}
-	for i, h := range d.Answer.Headers {
+	own, err := e.UpstreamHeaders(d.Answer)
+	if err != nil {
+		return nil, fmt.Errorf("upstream headers: %w", err)
+	}
+	headers := &authv3.OkHttpResponse{Headers: make([]*corev3.HeaderValueOption, len(own))}
+	for i, h := range own {
 		headers.Headers[i] = header(h.Name, h.Value)
 	}
 	// An answer is cached per Api and authorizer, so these are the same for every response
@@ -174,7 +182,6 @@ func rendering(d *engine.Decision) (*rendered, error) {
 	// Backends' principals and context values come from JSON, so they are UTF-8 and encode.
 	deterministic := proto.MarshalOptions{Deterministic: true}
 	var r rendered
-	var err error
 	if r.headers, err = deterministic.Marshal(headers); err != nil {
 		return nil, fmt.Errorf("encoding upstream headers: %w", err)
 	}
@@ -193,8 +200,10 @@ func rendering(d *engine.Decision) (*rendered, error) {
 // name Portcullis sets itself is left out: its OVERWRITE_IF_EXISTS_OR_ADD replaces the client's
 // value, and removing it too could remove Portcullis's own value, depending on the order in which
 // Envoy applies the two lists.
-func spoofed(headers map[string]string, prefix string, own []engine.Header) []string {
+func spoofed(headers map[string]string, prefix string, ownHeaders func() []engine.Header) []string {
 	var out []string
+	var own []engine.Header
+	ownBuilt := false
 next:
 	for name := range headers {
 		if len(name) < len(prefix) || !sameHeaderPrefix(name[:len(prefix)], prefix) {
@@ -204,6 +213,9 @@ next:
 			// Envoy's codecs refuse such a name, so no upstream can get it; and a CheckResponse
 			// naming it could not be read.
 			continue
+		}
+		if !ownBuilt {
+			own, ownBuilt = ownHeaders(), true
 		}
 		for _, h := range own {
 			if strings.EqualFold(h.Name, name) {

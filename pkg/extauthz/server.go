@@ -91,7 +91,7 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 	d := s.engine.Decide(ctx, req)
 	id := safeRequestID(req.RequestID)
 	if d.Outcome == engine.Allow {
-		resp, err := allow(d, req, s.engine.HeaderPrefix(), id)
+		resp, err := allow(d, req, s.engine, id)
 		if err != nil {
 			// Fail closed: the answer cannot be passed upstream as it is.
 			s.log.ErrorContext(ctx, "allow not encodable", "api", d.Api, "authorizer", d.Authorizer, "error", err)

@@ -295,7 +295,7 @@ func TestRenderingKeptFromSecondAllow(t *testing.T) {
 	}
 	for i, wantKept := range []bool{false, true} {
 		d := e.Decide(context.Background(), req)
-		if _, err := allow(d, req, e.HeaderPrefix(), "id"); err != nil || d.Answer == nil {
+		if _, err := allow(d, req, e, "id"); err != nil || d.Answer == nil {
 			t.Fatalf("allow %d: %v %v", i+1, d.Outcome, err)
 		}
 		if kept := d.Answer.Rendered() != nil; kept != wantKept {

@@ -3,6 +3,7 @@ package policy
 import (
 	"sort"
 	"strings"
+	"unique"
 )
 
 // Context is an authorizer's context as conditions read it (context:<key>): its entries sorted
@@ -16,14 +17,15 @@ type ContextValue struct {
 	Value any
 }
 
-// NewContext sorts m's entries into a Context; nil for an empty map.
+// NewContext sorts m's entries into a Context; nil for an empty map. Keys are interned: a
+// million answers with the same context keys share one copy of each.
 func NewContext(m map[string]any) Context {
 	if len(m) == 0 {
 		return nil
 	}
 	c := make(Context, 0, len(m))
 	for k, v := range m {
-		c = append(c, ContextValue{k, v})
+		c = append(c, ContextValue{unique.Make(k).Value(), v})
 	}
 	sort.Slice(c, func(i, j int) bool { return c[i].Key < c[j].Key })
 	return c

@@ -112,7 +112,7 @@ func run(ghz, portcullis string, d time.Duration, c, conns int) error {
 		name string
 		run  driver
 	}{
-		{"ghz", func(name, addr string, pid int) (result, error) { return drive(ghz, name, addr, pid, d, c, conns) }},
+		{"ghz", func(name, addr string, pid int) (result, error) { return drive(ghz, name, addr, pid, d, c, conns, 0) }},
 		{"native Go client", func(name, addr string, pid int) (result, error) { return driveNative(name, addr, pid, d, c, conns) }},
 	}
 	failed := false
@@ -138,6 +138,24 @@ func run(ghz, portcullis string, d time.Duration, c, conns int) error {
 			fmt.Printf("portcullis / %-28s Checks/s %.3f, server CPU per Check %.3f\n", base.name+":", got.rps/base.rps, got.cpuUS/base.cpuUS)
 		}
 		failed = failed || got.errors > 0 || empty.errors > 0 || sameAnswer.errors > 0
+		if drv.name != "ghz" {
+			continue
+		}
+		// Latency where it matters: at half the rate each server reached, not at saturation.
+		fmt.Printf("\nat half the maximum rate (ghz --rps), concurrency %d, %s per server\n", c, d)
+		fmt.Printf("%-28s %12s %14s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "p50", "p99", "errors")
+		for _, r := range []struct {
+			res  result
+			addr string
+			pid  int
+		}{{empty, noopAddr, noop.Process.Pid}, {sameAnswer, sameAddr, same.Process.Pid}, {got, pcAddr, pc.Process.Pid}} {
+			half, err := drive(ghz, r.res.name, r.addr, r.pid, d, c, conns, int(r.res.rps/2))
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%-28s %12.0f %14.1f %10s %10s %8d\n", half.name, half.rps, half.cpuUS, half.p50.Round(time.Microsecond), half.p99.Round(time.Microsecond), half.errors)
+			failed = failed || half.errors > 0
+		}
 	}
 	if failed {
 		return fmt.Errorf("the load clients reported errors")
@@ -212,12 +230,17 @@ const checkData = `{"attributes":{"source":{"address":{"socketAddress":{"address
 "headers":{":authority":"api.example.com",":method":"GET",":path":"/pets/42?limit=10","authorization":"Bearer load-token",
 "user-agent":"ghz","x-request-id":"7f0c1e9e-1c1b-4a43-9a8e-2f6b8f1f2a11","accept":"*/*"}}}}}`
 
-func drive(ghz, name, addr string, pid int, d time.Duration, c, conns int) (result, error) {
+// drive runs ghz against addr for d; rps above 0 holds it to that rate instead of as fast as it
+// can go.
+func drive(ghz, name, addr string, pid int, d time.Duration, c, conns, rps int) (result, error) {
 	args := []string{"--insecure", "--call", "envoy.service.auth.v3.Authorization.Check", "-d", checkData,
 		"-c", strconv.Itoa(c), "--connections", strconv.Itoa(conns), "-O", "json", "--duration-stop", "ignore"}
 	// Warm up: connections, the cache entry, the Go runtime.
 	if out, err := command("1", ghz, append(args, "-n", "2000", addr)...).CombinedOutput(); err != nil {
 		return result{}, fmt.Errorf("ghz warm-up: %v\n%s", err, out)
+	}
+	if rps > 0 {
+		args = append(args, "--rps", strconv.Itoa(rps))
 	}
 	cpu0, err := processCPU(pid)
 	if err != nil {

@@ -250,6 +250,18 @@ func TestBootstrapSettings(t *testing.T) {
 			},
 			want: []any{true, uint32(50051)},
 		},
+		{
+			// Pings faster than Portcullis's --grpc-keepalive-min-time (10s) would get the
+			// connection closed with GOAWAY too_many_pings.
+			name: "Envoy pings its Portcullis connections no faster than Portcullis allows",
+			got: func(b *bootstrap) any {
+				var opts httpv3.HttpProtocolOptions
+				unpack(t, b.clusters["portcullis"].GetTypedExtensionProtocolOptions()["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"], &opts)
+				ka := opts.GetExplicitHttpConfig().GetHttp2ProtocolOptions().GetConnectionKeepalive()
+				return []any{ka.GetInterval().AsDuration() >= 10*time.Second, ka.GetTimeout().AsDuration() > 0}
+			},
+			want: []any{true, true},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,6 +39,7 @@ type serveFlags struct {
 	traceRatio      float64
 	maxInflight     int64
 	backendInflight int
+	grpc            grpcFlags
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -56,7 +57,12 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.IntVar(&f.backendInflight, "backend-max-inflight", 512, "calls in flight to one authorizer's backend; a call that waits over 1s for a slot fails closed (500)")
 	fs.StringVar(&f.otlpEndpoint, "trace-otlp-endpoint", "", "OpenTelemetry collector base URL (OTLP/HTTP), e.g. http://otel-collector:4318; empty: no tracing")
 	fs.Float64Var(&f.traceRatio, "trace-sample-ratio", 1, "share of traces sampled when Envoy sent no sampling decision")
+	f.grpc.register(fs)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
+		return 2
+	}
+	if err := f.grpc.validate(); err != nil {
+		fmt.Fprintln(io.err, "portcullis serve:", err)
 		return 2
 	}
 	log, err := newLogger(io, f.logLevel)
@@ -117,7 +123,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return fmt.Errorf("--http-addr: %w", err)
 	}
 
-	gs := grpc.NewServer(grpc.ForceServerCodecV2(extauthz.Codec()))
+	gs := grpc.NewServer(f.grpc.serverOptions()...)
 	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{
 		Logger: log, Registry: reg, Propagator: propagator, MaxInflight: f.maxInflight,
 	}))

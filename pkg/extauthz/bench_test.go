@@ -16,10 +16,16 @@ import (
 
 // BenchmarkCheck measures the whole Check handler for a cached allow: request facts, routing,
 // identity, cache, policy, and the CheckResponse, without the network.
-func BenchmarkCheck(b *testing.B) {
+func BenchmarkCheck(b *testing.B) { benchmarkCheck(b, "Allow") }
+
+// BenchmarkCheckCachedDeny is BenchmarkCheck for an identity whose cached policy denies the route
+// explicitly: the 403 is built from parts shared by every such denial.
+func BenchmarkCheckCachedDeny(b *testing.B) { benchmarkCheck(b, "Deny") }
+
+func benchmarkCheck(b *testing.B, effect string) {
 	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte(`{"principalId":"bench-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
-			`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:restapi/prod/*"}]},` +
+			`{"Effect":"` + effect + `","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:restapi/prod/*"}]},` +
 			`"context":{"tenant":"acme","plan":"gold"}}`))
 	}))
 	defer authz.Close()
@@ -29,14 +35,17 @@ func BenchmarkCheck(b *testing.B) {
 		"accept": "*/*", "accept-encoding": "gzip",
 	})
 	ctx := context.Background()
-	if resp, _ := srv.Check(ctx, req); resp.GetOkResponse() == nil {
-		b.Fatalf("not allowed: %v", resp)
+	want := effect == "Allow"
+	for range 2 { // the backend's answer, then the first one from the cache
+		if resp, _ := srv.Check(ctx, req); (resp.GetOkResponse() != nil) != want {
+			b.Fatalf("effect %s: got %v", effect, resp)
+		}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if resp, _ := srv.Check(ctx, req); resp.GetOkResponse() == nil {
-			b.Fatal("denied")
+		if resp, _ := srv.Check(ctx, req); (resp.GetOkResponse() != nil) != want {
+			b.Fatalf("effect %s: got %v", effect, resp)
 		}
 	}
 }

@@ -53,34 +53,84 @@ func header(name, value string) *corev3.HeaderValueOption {
 	}
 }
 
-// deny builds the denied CheckResponse for d.
+// deny builds the denied CheckResponse for d: the request id is its own, every other part is
+// shared with every denial of its kind (see denyParts).
 func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
-	row, ok := denials[d.Outcome]
-	if !ok {
-		row = denials[engine.AuthorizerFailure]
-	}
-	body := row.restBody
-	if d.Protocol == "HTTP" {
-		body = row.httpBody
-	}
-	headers := []*corev3.HeaderValueOption{
-		header("content-type", "application/json"),
-		header("x-amzn-requestid", requestID),
-	}
-	if row.errorType != "" {
-		headers = append(headers, header("x-amzn-errortype", row.errorType))
-	}
-	if d.Outcome == engine.Unauthorized && d.JWT {
-		headers = append(headers, header("www-authenticate", "Bearer"))
-	}
+	p := partsFor(d)
+	headers := make([]*corev3.HeaderValueOption, 0, len(p.headers)+1)
+	headers = append(headers, p.headers[0], header("x-amzn-requestid", requestID))
+	headers = append(headers, p.headers[1:]...)
 	return &authv3.CheckResponse{
-		Status: &status.Status{Code: int32(row.code), Message: d.Outcome.String()},
+		Status: p.status,
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
-			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(httpStatus(d))},
+			Status:  p.httpStatus,
 			Headers: headers,
-			Body:    body,
+			Body:    p.body,
 		}},
 	}
+}
+
+// denyParts are the parts of a denial that do not depend on the request, built once for every
+// outcome, protocol and authorizer kind and shared by the responses that carry them: protobuf
+// messages are safe to marshal concurrently as long as nobody changes them.
+type denyParts struct {
+	status     *status.Status
+	httpStatus *typev3.HttpStatus
+	headers    []*corev3.HeaderValueOption // content-type first; the request id goes after it
+	body       string
+}
+
+// denyTable is indexed by outcome, then HTTP protocol, then JWT authorizer.
+var denyTable = func() (t [engine.AuthorizerConfig + 1][2][2]*denyParts) {
+	contentType := header("content-type", "application/json")
+	wwwAuthenticate := header("www-authenticate", "Bearer")
+	for o := range t {
+		outcome := engine.Outcome(o)
+		row, ok := denials[outcome]
+		if !ok { // Allow: never denied, but answered as a failure should it ever be
+			row = denials[engine.AuthorizerFailure]
+		}
+		var errorType *corev3.HeaderValueOption
+		if row.errorType != "" {
+			errorType = header("x-amzn-errortype", row.errorType)
+		}
+		st := &status.Status{Code: int32(row.code), Message: outcome.String()}
+		for proto, protocol := range []string{"REST", "HTTP"} {
+			body := row.restBody
+			if protocol == "HTTP" {
+				body = row.httpBody
+			}
+			code := &typev3.HttpStatus{Code: typev3.StatusCode(httpStatus(&engine.Decision{Outcome: outcome, Protocol: protocol}))}
+			for jwt := range 2 {
+				headers := []*corev3.HeaderValueOption{contentType}
+				if errorType != nil {
+					headers = append(headers, errorType)
+				}
+				if outcome == engine.Unauthorized && jwt == 1 {
+					headers = append(headers, wwwAuthenticate)
+				}
+				t[o][proto][jwt] = &denyParts{status: st, httpStatus: code, headers: headers, body: body}
+			}
+		}
+	}
+	return t
+}()
+
+// partsFor returns d's row of denyTable; an outcome outside the table is answered as a backend
+// failure (500), never as anything weaker.
+func partsFor(d *engine.Decision) *denyParts {
+	o := d.Outcome
+	if int(o) >= len(denyTable) || o == engine.Allow {
+		o = engine.AuthorizerFailure
+	}
+	proto, jwt := 0, 0
+	if d.Protocol == "HTTP" {
+		proto = 1
+	}
+	if d.JWT {
+		jwt = 1
+	}
+	return denyTable[o][proto][jwt]
 }
 
 // httpStatus is the outcome's status, except that an HTTP API answers an unmatched route 404

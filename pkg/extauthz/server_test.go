@@ -13,6 +13,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
@@ -300,6 +301,45 @@ func TestRenderingKeptFromSecondAllow(t *testing.T) {
 		}
 		if kept := d.Answer.Rendered() != nil; kept != wantKept {
 			t.Fatalf("after allow %d (cached %v): parts kept %v, want %v", i+1, d.Cached, kept, wantKept)
+		}
+	}
+}
+
+// Denials share their constant parts; each keeps its own request id, and building one never
+// changes the parts another response holds.
+func TestDenialsShareOnlyConstantParts(t *testing.T) {
+	d := &engine.Decision{Outcome: engine.Unauthorized, Protocol: "REST", JWT: true}
+	first := deny(d, "req-1")
+	second := deny(d, "req-2")
+	ids := func(r *authv3.CheckResponse) []string {
+		var out []string
+		for _, h := range r.GetDeniedResponse().GetHeaders() {
+			out = append(out, h.GetHeader().GetKey()+"="+h.GetHeader().GetValue())
+		}
+		return out
+	}
+	want1 := []string{"content-type=application/json", "x-amzn-requestid=req-1", "x-amzn-errortype=UnauthorizedException", "www-authenticate=Bearer"}
+	if got := ids(first); !slices.Equal(got, want1) {
+		t.Fatalf("first denial headers %v, want %v", got, want1)
+	}
+	if got := ids(second); got[1] != "x-amzn-requestid=req-2" {
+		t.Fatalf("second denial headers %v", got)
+	}
+	if n := len(denyTable[engine.Unauthorized][0][1].headers); n != 3 {
+		t.Fatalf("shared parts changed: %d headers", n)
+	}
+	for _, tc := range []struct {
+		d    engine.Decision
+		code int32
+		http typev3.StatusCode
+	}{
+		{engine.Decision{Outcome: engine.Allow}, int32(codes.Unavailable), 500},        // never a weaker answer
+		{engine.Decision{Outcome: engine.Outcome(200)}, int32(codes.Unavailable), 500}, // outside the table
+		{engine.Decision{Outcome: engine.MissingToken, Protocol: "HTTP"}, int32(codes.PermissionDenied), 404},
+	} {
+		r := deny(&tc.d, "x")
+		if r.GetStatus().GetCode() != tc.code || r.GetDeniedResponse().GetStatus().GetCode() != tc.http {
+			t.Errorf("outcome %d %s: gRPC %d HTTP %d, want %d %d", tc.d.Outcome, tc.d.Protocol, r.GetStatus().GetCode(), r.GetDeniedResponse().GetStatus().GetCode(), tc.code, tc.http)
 		}
 	}
 }

@@ -38,7 +38,7 @@ test: test-tools build
 
 ## bench: Go benchmarks of the hot path and the gRPC load comparison
 bench: $(BIN)/ghz build
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./cmd/...
 	$(GO) run ./test/load -ghz $(BIN)/ghz -portcullis $(BIN)/portcullis
 
 ## fuzz: every fuzz target for FUZZTIME each (default 10s)

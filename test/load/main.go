@@ -31,6 +31,7 @@ func main() {
 	connections := flag.Int("connections", 2, "ghz connections")
 	pin := flag.Bool("pin", true, "pin the server to CPU 0 and the load client to CPU 1 (taskset), so client work does not eat the server's CPU")
 	native := flag.String("native-client", "", "internal: run the native load client against this address")
+	extra := flag.String("portcullis-flags", "", "more `portcullis serve` flags, space-separated, e.g. \"--grpc-stream-workers=2\"")
 	flag.Parse()
 	pinned = *pin
 	if *native != "" {
@@ -40,7 +41,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*ghz, *portcullis, *duration, *concurrency, *connections); err != nil {
+	if err := run(*ghz, *portcullis, strings.Fields(*extra), *duration, *concurrency, *connections); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -68,7 +69,7 @@ type result struct {
 	count    int
 }
 
-func run(ghz, portcullis string, d time.Duration, c, conns int) error {
+func run(ghz, portcullis string, extra []string, d time.Duration, c, conns int) error {
 	dir, err := os.MkdirTemp("", "portcullis-load")
 	if err != nil {
 		return err
@@ -85,7 +86,8 @@ func run(ghz, portcullis string, d time.Duration, c, conns int) error {
 		return err
 	}
 
-	pc, pcAddr, err := startServer(portcullis, "serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "info")
+	args := append([]string{"serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "info"}, extra...)
+	pc, pcAddr, err := startServer(portcullis, args...)
 	if err != nil {
 		return err
 	}

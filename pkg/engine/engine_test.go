@@ -10,8 +10,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
+	"github.com/portcullis-dev/portcullis/pkg/cache"
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
@@ -283,5 +285,13 @@ func BenchmarkDecideCachedAllow(b *testing.B) {
 		if d := e.Decide(ctx, r); d.Outcome != Allow {
 			b.Fatal(d.Outcome)
 		}
+	}
+}
+
+// A cache holds one entry per identity: a field added to Answer must not push the entry out of
+// its 96-byte size class unnoticed (BenchmarkMillionIdentities measures what it costs).
+func TestCacheEntryFitsItsSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(cache.Entry[Answer]{}); n > 96 {
+		t.Fatalf("cache entry is %d bytes, over the 96-byte size class", n)
 	}
 }

@@ -118,7 +118,9 @@ func (e *Engine) backendRequest(req *request.Request, t *target, id *identified)
 // and interned, the upstream headers checked.
 func (e *Engine) compileAnswer(resp *authorizer.Response, ans *Answer) error {
 	ans.PrincipalID = resp.PrincipalID
-	ans.Context = policy.NewContext(resp.Context)
+	if err := ans.setContext(policy.NewContext(resp.Context)); err != nil {
+		return fmt.Errorf("%w: %w", authorizer.ErrConfiguration, err)
+	}
 	if len(resp.Scopes) > 0 || resp.UsageIdentifierKey != "" {
 		ans.extra = &answerExtra{scopes: resp.Scopes, usageIdentifierKey: resp.UsageIdentifierKey}
 	}
@@ -139,7 +141,7 @@ func (e *Engine) compileAnswer(resp *authorizer.Response, ans *Answer) error {
 	}
 	// Built here only to refuse an answer whose headers could not be sent; a front builds them
 	// again when it encodes the answer.
-	if _, err := e.names.headers(resp.PrincipalID, ans.Context); err != nil {
+	if _, err := e.names.headers(resp.PrincipalID, ans.Context()); err != nil {
 		return fmt.Errorf("%w: %w", authorizer.ErrConfiguration, err)
 	}
 	return nil
@@ -148,7 +150,7 @@ func (e *Engine) compileAnswer(resp *authorizer.Response, ans *Answer) error {
 // UpstreamHeaders are the headers an allow passes upstream for a: the principal first, then one
 // per context key in the context's sorted order, the engine's prefix applied.
 func (e *Engine) UpstreamHeaders(a *Answer) ([]Header, error) {
-	return e.names.headers(a.PrincipalID, a.Context)
+	return e.names.headers(a.PrincipalID, a.Context())
 }
 
 // cost approximates the bytes an Answer holds, for the cache's byte bound. A compiled policy is
@@ -156,10 +158,10 @@ func (e *Engine) UpstreamHeaders(a *Answer) ([]Header, error) {
 // answers that found it already compiled, so a backend that returns a policy per user is bounded
 // too.
 func (a *Answer) cost() int64 {
-	// The entry holding the Answer (96 B), ristretto's map, expiry and admission entries for it
-	// and the allocator's rounding: 411 B with one context key in
+	// The entry holding the Answer (80 B), ristretto's map, expiry and admission entries for it
+	// and the allocator's rounding: 394-397 B with one context key in
 	// BenchmarkMillionIdentities.
-	n := 360 + len(a.PrincipalID) + int(a.policyBytes)
+	n := 344 + len(a.PrincipalID) + int(a.policyBytes)
 	if a.extra != nil {
 		n += 64 + len(a.extra.usageIdentifierKey)
 		for _, s := range a.extra.scopes {
@@ -169,7 +171,7 @@ func (a *Answer) cost() int64 {
 	// A front's encoded response parts, kept once the answer is in use: 396 B with two context
 	// keys in extauthz's BenchmarkIdentityMemory.
 	rendered := 320 + 2*(len(a.PrincipalID)+24)
-	for _, c := range a.Context {
+	for _, c := range a.Context() {
 		// The entry, its boxed value and the value's text, its name shared.
 		n += 48 + contextValueBytes(c.Value)
 		rendered += 2 * (24 + len(c.Key) + contextValueBytes(c.Value))

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/portcullis-dev/portcullis/pkg/policy"
 )
@@ -102,21 +105,44 @@ type Header struct{ Name, Value string }
 
 // Answer is a backend's answer as cached per identity: compiled and re-evaluated against every
 // request's methodArn. A cache holds one per identity, inline in its entry: the fields are
-// ordered, and the rare ones kept apart, so that entry fits a 96-byte allocation. The headers
-// passed upstream are not kept: a front builds them (Engine.UpstreamHeaders) when it encodes the
-// answer's response parts, once or twice per answer.
+// ordered, the rare ones kept apart and the context held as a pointer and a 16-bit length rather
+// than a slice header, so that entry fits an 80-byte allocation. The headers passed upstream are
+// not kept: a front builds them (Engine.UpstreamHeaders) when it encodes the answer's response
+// parts, once or twice per answer.
 type Answer struct {
 	PrincipalID string
 	Policy      *policy.Policy // nil for simple responses
-	Context     policy.Context
 
 	// rendered is a front's ready-made response parts for this answer (headers, metadata),
 	// built on first use, so a cached allow costs no rebuilding.
 	rendered atomic.Pointer[any]
 
-	extra       *answerExtra // nil unless the answer has scopes or a usage identifier key
-	policyBytes int32        // the compiled policy's size when this answer compiled it
-	Authorized  bool         // simple responses
+	extra       *answerExtra         // nil unless the answer has scopes or a usage identifier key
+	ctx         *policy.ContextValue // the context's first entry (see Context)
+	policyBytes int32                // the compiled policy's size when this answer compiled it
+	ctxLen      uint16
+	Authorized  bool // simple responses
+}
+
+// maxContextKeys bounds an answer's context: more keys than this is a broken answer.
+const maxContextKeys = math.MaxUint16
+
+// Context is the authorizer's context, sorted by key.
+func (a *Answer) Context() policy.Context {
+	if a.ctx == nil {
+		return nil
+	}
+	return unsafe.Slice(a.ctx, a.ctxLen)
+}
+
+func (a *Answer) setContext(c policy.Context) error {
+	if len(c) > maxContextKeys {
+		return fmt.Errorf("context has %d keys, over %d", len(c), maxContextKeys)
+	}
+	if len(c) > 0 {
+		a.ctx, a.ctxLen = &c[0], uint16(len(c))
+	}
+	return nil
 }
 
 // answerExtra holds what only some answers have.

@@ -79,7 +79,7 @@ func New(snap *config.Snapshot, opts Options) (*Engine, error) {
 	if opts.BackendQueueWait <= 0 {
 		opts.BackendQueueWait = time.Second
 	}
-	// An answer with one or two context keys is charged about 1,000 bytes (Answer.cost); ristretto's
+	// An answer with one or two context keys is charged 880-1,000 bytes (Answer.cost); ristretto's
 	// admission counters are sized from this average, ten per entry that fits the bound.
 	c, err := cache.New[Answer](cache.Options{MaxBytes: opts.CacheMaxBytes, AvgEntryBytes: 1024, Now: opts.Now})
 	if err != nil {

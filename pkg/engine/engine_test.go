@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -289,9 +290,32 @@ func BenchmarkDecideCachedAllow(b *testing.B) {
 }
 
 // A cache holds one entry per identity: a field added to Answer must not push the entry out of
-// its 96-byte size class unnoticed (BenchmarkMillionIdentities measures what it costs).
+// its 80-byte size class unnoticed (BenchmarkMillionIdentities measures what it costs).
 func TestCacheEntryFitsItsSizeClass(t *testing.T) {
-	if n := unsafe.Sizeof(cache.Entry[Answer]{}); n > 96 {
-		t.Fatalf("cache entry is %d bytes, over the 96-byte size class", n)
+	if n := unsafe.Sizeof(cache.Entry[Answer]{}); n > 80 {
+		t.Fatalf("cache entry is %d bytes, over the 80-byte size class", n)
+	}
+}
+
+// An answer's context is held with a 16-bit length: one with more keys is a broken answer (500),
+// never a context cut short; one at the bound is kept whole.
+func TestContextKeysBound(t *testing.T) {
+	for _, n := range []int{maxContextKeys, maxContextKeys + 1} {
+		fb := newFake()
+		fb.answer = func(*authorizer.Request) (*authorizer.Response, error) {
+			ctx := make(map[string]any, n)
+			for i := range n {
+				ctx["k"+strconv.Itoa(i)] = "v"
+			}
+			return &authorizer.Response{PrincipalID: "p", PolicyDocument: policyFor("Allow", "*"), Context: ctx}, nil
+		}
+		e := newTestEngine(t, fb, Options{})
+		d := e.Decide(context.Background(), req("GET", "api.example.com", "/v1/pets", map[string]string{"authorization": "many-keys"}))
+		switch {
+		case n <= maxContextKeys && (d.Outcome != Allow || len(d.Answer.Context()) != n):
+			t.Errorf("%d keys: %s %v", n, d.Outcome, d.Err)
+		case n > maxContextKeys && d.Outcome != AuthorizerConfig:
+			t.Errorf("%d keys: %s, want %s", n, d.Outcome, AuthorizerConfig)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func (e *Engine) evaluate(req *request.Request, t *target, ans *Answer, d *Decis
 		SecureTransport: req.Scheme == "https",
 		UserAgent:       req.Header("user-agent"),
 		Referer:         req.Header("referer"),
-		Context:         ans.Context,
+		Context:         ans.Context(),
 		Headers:         req.Headers,
 	}
 	if ip, err := netip.ParseAddr(req.SourceIP); err == nil {

@@ -30,11 +30,23 @@ func (n upstreamNames) headers(principal string, context policy.Context) ([]Head
 	}
 	headers := make([]Header, 1, 1+len(context))
 	headers[0] = Header{Name: n.principal, Value: principal}
+	// A linear search finds duplicates in the usual handful of keys; a set keeps a context of
+	// thousands of keys from costing a quadratic search.
+	var seen map[string]bool
+	if len(context) > 16 {
+		seen = make(map[string]bool, 1+len(context))
+		seen[n.principal] = true
+	}
 	for _, c := range context {
 		name := unique.Make(n.prefix + headerName(c.Key)).Value()
 		// Two keys that differ only in case or punctuation: the first one in order wins, and
 		// nothing may overwrite the principal.
-		if slices.ContainsFunc(headers, func(h Header) bool { return h.Name == name }) {
+		if seen != nil {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+		} else if slices.ContainsFunc(headers, func(h Header) bool { return h.Name == name }) {
 			continue
 		}
 		v, err := jsonValue(c.Value)

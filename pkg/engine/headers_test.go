@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -29,5 +30,27 @@ func TestUpstreamHeaders(t *testing.T) {
 	}
 	if _, err := newUpstreamNames("x-authorizer-").headers("alice", policy.NewContext(map[string]any{"k": "a\r\nx-admin: 1"})); err == nil {
 		t.Fatal("a context value with CR LF was accepted")
+	}
+}
+
+// Past 16 keys duplicates are found with a set instead of a search: the same answers.
+func TestUpstreamHeadersManyKeys(t *testing.T) {
+	ctx := map[string]any{"principal_id": "root", "Role_Name": "admin", "role-name": "second"}
+	for i := range 30 {
+		ctx[fmt.Sprintf("k%02d", i)] = i
+	}
+	got, err := newUpstreamNames("x-authorizer-").headers("alice", policy.NewContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]string{}
+	for _, h := range got {
+		if _, dup := byName[h.Name]; dup {
+			t.Fatalf("header %s twice in %v", h.Name, got)
+		}
+		byName[h.Name] = h.Value
+	}
+	if len(got) != 32 || byName["x-authorizer-principal-id"] != "alice" || byName["x-authorizer-role-name"] != "admin" || byName["x-authorizer-k07"] != "7" {
+		t.Fatalf("%d headers: %v", len(got), got)
 	}
 }

@@ -226,7 +226,7 @@ func rendering(d *engine.Decision, e *engine.Engine) (*rendered, error) {
 		"authorizer":  structpb.NewStringValue(d.Authorizer),
 		"principalId": structpb.NewStringValue(d.Answer.PrincipalID),
 	}}
-	if ctx, err := structpb.NewStruct(d.Answer.Context.Map()); err == nil {
+	if ctx, err := structpb.NewStruct(d.Answer.Context().Map()); err == nil {
 		fields.Fields["context"] = structpb.NewStructValue(ctx)
 	}
 	// Backends' principals and context values come from JSON, so they are UTF-8 and encode.

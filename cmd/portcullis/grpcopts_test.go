@@ -15,7 +15,9 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
 )
 
-type okServer struct{ authv3.UnimplementedAuthorizationServer }
+type okServer struct {
+	authv3.UnimplementedAuthorizationServer
+}
 
 func (okServer) Check(context.Context, *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	return &authv3.CheckResponse{Status: &status.Status{}}, nil

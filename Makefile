@@ -13,6 +13,9 @@ CONTROLLER_GEN_VERSION := v0.23.0
 RIE_VERSION            := v0.0.0-20261030222936-bef5c4ba774d
 
 export PATH := $(BIN):$(PATH)
+# go-control-plane compiles its generated vtprotobuf marshalers, which the gRPC codec uses, only
+# with this tag; every go command here (and the ones the tests run) gets it.
+export GOFLAGS += -tags=vtprotobuf
 
 .PHONY: all run build test bench fuzz lint generate image helm-lint tools test-tools clean
 

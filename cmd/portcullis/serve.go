@@ -123,6 +123,9 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return fmt.Errorf("--http-addr: %w", err)
 	}
 
+	if !extauthz.GeneratedMarshalers() {
+		log.Warn("built without -tags vtprotobuf: CheckResponses are marshaled by reflection, about twice the CPU of the generated marshalers; build with make build")
+	}
 	gs := grpc.NewServer(f.grpc.serverOptions()...)
 	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{
 		Logger: log, Registry: reg, Propagator: propagator, MaxInflight: f.maxInflight,

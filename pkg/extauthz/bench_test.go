@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 )
 
@@ -23,24 +25,9 @@ func BenchmarkCheck(b *testing.B) { benchmarkCheck(b, "Allow") }
 func BenchmarkCheckCachedDeny(b *testing.B) { benchmarkCheck(b, "Deny") }
 
 func benchmarkCheck(b *testing.B, effect string) {
-	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte(`{"principalId":"bench-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
-			`{"Effect":"` + effect + `","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:restapi/prod/*"}]},` +
-			`"context":{"tenant":"acme","plan":"gold"}}`))
-	}))
-	defer authz.Close()
-	srv := New(newEngineWith(b, authz.URL, engine.Options{}), Options{})
-	req := check("rest.example.com", "/closed", map[string]string{
-		"authorization": "Bearer bench-token", "user-agent": "bench", "x-request-id": "0f9c7c1e-2b55-4f43-a7a1-3d1f1b1a5e22",
-		"accept": "*/*", "accept-encoding": "gzip",
-	})
+	srv, req := cachedServer(b, effect)
 	ctx := context.Background()
 	want := effect == "Allow"
-	for range 2 { // the backend's answer, then the first one from the cache
-		if resp, _ := srv.Check(ctx, req); (resp.GetOkResponse() != nil) != want {
-			b.Fatalf("effect %s: got %v", effect, resp)
-		}
-	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -48,6 +35,38 @@ func benchmarkCheck(b *testing.B, effect string) {
 			b.Fatalf("effect %s: got %v", effect, resp)
 		}
 	}
+}
+
+// cachedServer is a server whose answer for the returned request, a policy with effect on the
+// route, is in its cache and has been served from it once.
+func cachedServer(b *testing.B, effect string) (*Server, *authv3.CheckRequest) {
+	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"principalId":"bench-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
+			`{"Effect":"` + effect + `","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:restapi/prod/*"}]},` +
+			`"context":{"tenant":"acme","plan":"gold"}}`))
+	}))
+	b.Cleanup(authz.Close)
+	srv := New(newEngineWith(b, authz.URL, engine.Options{}), Options{})
+	req := check("rest.example.com", "/closed", map[string]string{
+		"authorization": "Bearer bench-token", "user-agent": "bench", "x-request-id": "0f9c7c1e-2b55-4f43-a7a1-3d1f1b1a5e22",
+		"accept": "*/*", "accept-encoding": "gzip",
+	})
+	for range 2 { // the backend's answer, then the first one from the cache
+		if resp, _ := srv.Check(context.Background(), req); (resp.GetOkResponse() != nil) != (effect == "Allow") {
+			b.Fatalf("effect %s: got %v", effect, resp)
+		}
+	}
+	return srv, req
+}
+
+// cachedResponse is the response cachedServer sends for a cached answer with effect.
+func cachedResponse(b *testing.B, effect string) *authv3.CheckResponse {
+	srv, req := cachedServer(b, effect)
+	resp, err := srv.Check(context.Background(), req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resp
 }
 
 // BenchmarkIdentityMemory reports the heap each identity holds through the whole Check handler,

@@ -3,6 +3,8 @@ package extauthz
 import (
 	"fmt"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/proto" // registers the standard codec used as fallback
 	"google.golang.org/grpc/mem"
@@ -18,10 +20,20 @@ type vtMarshaler interface {
 
 // Codec returns a gRPC codec that marshals messages with their generated vtprotobuf methods
 // (CheckResponse among them) and falls back to the standard protobuf codec for everything else
-// and for unmarshaling. It keeps the name "proto", so clients see no difference on the wire.
-// Measured on the cached-allow path: see the README's performance section.
+// and for unmarshaling (go-control-plane generates no vtprotobuf unmarshalers). It keeps the name
+// "proto", so clients see no difference on the wire. go-control-plane compiles those methods in
+// only under the build tag vtprotobuf, which the Makefile and the Dockerfile set; see
+// GeneratedMarshalers. Measured in BenchmarkCodecMarshal: a cached allow's response in 1.2-1.4 µs
+// and 3 allocations, against 2.7-3.4 µs and 5 with the standard codec.
 func Codec() encoding.CodecV2 {
 	return codec{fallback: encoding.GetCodecV2("proto")}
+}
+
+// GeneratedMarshalers reports whether this binary was built with go-control-plane's vtprotobuf
+// marshalers (the vtprotobuf build tag); without them the codec marshals by reflection.
+func GeneratedMarshalers() bool {
+	_, ok := any(&authv3.CheckResponse{}).(vtMarshaler)
+	return ok
 }
 
 type codec struct {

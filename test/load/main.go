@@ -32,6 +32,7 @@ func main() {
 	pin := flag.Bool("pin", true, "pin the server to CPU 0 and the load client to CPU 1 (taskset), so client work does not eat the server's CPU")
 	native := flag.String("native-client", "", "internal: run the native load client against this address")
 	extra := flag.String("portcullis-flags", "", "more `portcullis serve` flags, space-separated, e.g. \"--grpc-stream-workers=2\"")
+	extraEnv := flag.String("portcullis-env", "", "environment for portcullis alone, space-separated, e.g. \"GOGC=200\"")
 	flag.Parse()
 	pinned = *pin
 	if *native != "" {
@@ -41,7 +42,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*ghz, *portcullis, strings.Fields(*extra), *duration, *concurrency, *connections); err != nil {
+	if err := run(*ghz, *portcullis, strings.Fields(*extra), strings.Fields(*extraEnv), *duration, *concurrency, *connections); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -69,7 +70,7 @@ type result struct {
 	count    int
 }
 
-func run(ghz, portcullis string, extra []string, d time.Duration, c, conns int) error {
+func run(ghz, portcullis string, extra, env []string, d time.Duration, c, conns int) error {
 	dir, err := os.MkdirTemp("", "portcullis-load")
 	if err != nil {
 		return err
@@ -87,7 +88,7 @@ func run(ghz, portcullis string, extra []string, d time.Duration, c, conns int) 
 	}
 
 	args := append([]string{"serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "info"}, extra...)
-	pc, pcAddr, err := startServer(portcullis, args...)
+	pc, pcAddr, err := startServer(portcullis, env, args...)
 	if err != nil {
 		return err
 	}
@@ -98,12 +99,12 @@ func run(ghz, portcullis string, extra []string, d time.Duration, c, conns int) 
 	if err := saveAnswer(pcAddr, answer); err != nil {
 		return err
 	}
-	noop, noopAddr, err := startServer(noopBin, "-addr", "127.0.0.1:0")
+	noop, noopAddr, err := startServer(noopBin, nil, "-addr", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	defer func() { noop.Process.Kill(); noop.Wait() }()
-	same, sameAddr, err := startServer(noopBin, "-addr", "127.0.0.1:0", "-answer", answer)
+	same, sameAddr, err := startServer(noopBin, nil, "-addr", "127.0.0.1:0", "-answer", answer)
 	if err != nil {
 		return err
 	}
@@ -192,9 +193,11 @@ func saveAnswer(addr, file string) error {
 	return os.WriteFile(file, b, 0o600)
 }
 
-// startServer runs a server binary and returns it with the gRPC address it listens on.
-func startServer(bin string, args ...string) (*exec.Cmd, string, error) {
+// startServer runs a server binary, with env added to this process's environment, and returns it
+// with the gRPC address it listens on.
+func startServer(bin string, env []string, args ...string) (*exec.Cmd, string, error) {
 	cmd := command("0", bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {

@@ -130,7 +130,12 @@ func (e *Engine) HeaderPrefix() string { return e.names.prefix }
 
 // Decide runs the whole pipeline for one request.
 func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
-	start := e.now()
+	// The request's own time stamp, taken as the front read it, starts the clock: one clock read
+	// fewer per Check.
+	start := req.Time
+	if start.IsZero() {
+		start = e.now()
+	}
 	// One allocation holds everything this request needs; the Decision is returned from it.
 	st := &state{}
 	d := &st.d

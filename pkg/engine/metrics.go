@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
@@ -12,6 +13,7 @@ import (
 // authorizer names, outcomes; never paths, principals or tokens.
 type Metrics struct {
 	checks         *prometheus.CounterVec
+	checksByTarget sync.Map // checkTarget -> *[numOutcomes]prometheus.Counter
 	checkDuration  prometheus.Histogram
 	backendCalls   *prometheus.CounterVec
 	backendLatency *prometheus.HistogramVec
@@ -46,8 +48,31 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) observeCheck(d *Decision, took time.Duration) {
-	m.checks.WithLabelValues(d.Api, d.Authorizer, d.Outcome.String()).Inc()
+	m.checkCounter(d).Inc()
 	m.checkDuration.Observe(took.Seconds())
+}
+
+type checkTarget struct{ api, authorizer string }
+
+const numOutcomes = int(AuthorizerConfig) + 1
+
+// checkCounter returns d's portcullis_check_total counter. The counters of an Api and authorizer
+// are looked up once and kept in a sync.Map, whose reads take no lock: CounterVec's own lookup
+// hashes the three labels and takes its read lock, shared by every Check, on every call.
+func (m *Metrics) checkCounter(d *Decision) prometheus.Counter {
+	if int(d.Outcome) >= numOutcomes {
+		return m.checks.WithLabelValues(d.Api, d.Authorizer, d.Outcome.String())
+	}
+	k := checkTarget{d.Api, d.Authorizer}
+	v, ok := m.checksByTarget.Load(k)
+	if !ok {
+		var counters [numOutcomes]prometheus.Counter
+		for o := range counters {
+			counters[o] = m.checks.WithLabelValues(d.Api, d.Authorizer, Outcome(o).String())
+		}
+		v, _ = m.checksByTarget.LoadOrStore(k, &counters)
+	}
+	return v.(*[numOutcomes]prometheus.Counter)[d.Outcome]
 }
 
 func (m *Metrics) observeCache(hit bool) {

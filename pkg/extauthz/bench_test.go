@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 )
@@ -46,7 +47,9 @@ func cachedServer(b *testing.B, effect string) (*Server, *authv3.CheckRequest) {
 			`"context":{"tenant":"acme","plan":"gold"}}`))
 	}))
 	b.Cleanup(authz.Close)
-	srv := New(newEngineWith(b, authz.URL, engine.Options{}), Options{})
+	// Metrics on, as serve runs it.
+	reg := prometheus.NewRegistry()
+	srv := New(newEngineWith(b, authz.URL, engine.Options{Metrics: engine.NewMetrics(reg)}), Options{Registry: reg})
 	req := check("rest.example.com", "/closed", map[string]string{
 		"authorization": "Bearer bench-token", "user-agent": "bench", "x-request-id": "0f9c7c1e-2b55-4f43-a7a1-3d1f1b1a5e22",
 		"accept": "*/*", "accept-encoding": "gzip",

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"sync"
@@ -192,6 +193,49 @@ func TestColdBurstMakesOneBackendCall(t *testing.T) {
 	}
 	if n := authz.Calls("slow"); n != 1 {
 		t.Fatalf("backend calls = %d, want exactly 1", n)
+	}
+}
+
+// A cold burst of distinct tokens makes one backend call per token, no more (no token's flight
+// is shared with another's) and no fewer; the same burst again makes none.
+func TestColdBurstOfDistinctTokensMakesOneCallEach(t *testing.T) {
+	const tokens = 1000
+	authz := newFakeAuthorizer(t)
+	p := start(t, "--config", petstore(t, authz.URL()))
+	burst := func() {
+		var wg sync.WaitGroup
+		errs := make(chan string, tokens)
+		for i := range tokens {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := p.client.Check(context.Background(), checkRequest("GET", host, "/pets", bearer(fmt.Sprintf("burst-%d", i))))
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if status, body := denied(resp); status != 200 {
+					errs <- fmt.Sprintf("%d %s", status, body)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Fatalf("a Check of the burst failed: %s", e)
+		}
+	}
+	for round := 1; round <= 2; round++ {
+		burst()
+		total := 0
+		for i := range tokens {
+			n := authz.Calls(fmt.Sprintf("burst-%d", i))
+			if n != 1 {
+				t.Fatalf("after round %d: token %d made %d backend calls, want 1", round, i, n)
+			}
+			total += n
+		}
+		t.Logf("after round %d: %d backend calls for %d distinct tokens", round, total, tokens)
 	}
 }
 

@@ -73,6 +73,9 @@ func New[V any](opts Options) (*Cache[V], error) {
 		MaxCost:     opts.MaxBytes,
 		BufferItems: 64,
 		Metrics:     false,
+		// A cost already counts ristretto's own bookkeeping for the entry (see engine's
+		// Answer.cost), so ristretto must not add its item size again.
+		IgnoreInternalCost: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)

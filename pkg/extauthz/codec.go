@@ -19,8 +19,8 @@ type vtMarshaler interface {
 }
 
 // Codec returns a gRPC codec that marshals messages with their generated vtprotobuf methods
-// (CheckResponse among them) and falls back to the standard protobuf codec for everything else
-// and for unmarshaling (go-control-plane generates no vtprotobuf unmarshalers). It keeps the name
+// (CheckResponse among them), reads CheckRequests with decodeCheck (go-control-plane generates
+// no vtprotobuf unmarshalers), and falls back to the standard protobuf codec for everything else. It keeps the name
 // "proto", so clients see no difference on the wire. go-control-plane compiles those methods in
 // only under the build tag vtprotobuf, which the Makefile and the Dockerfile set; see
 // GeneratedMarshalers. Measured in BenchmarkCodecMarshal: a cached allow's response in 1.2-1.4 µs
@@ -64,10 +64,23 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
-// Unmarshal is the standard decoder, except that a message refused only because a string is not
+// Unmarshal reads a CheckRequest with decodeCheck, and whatever that leaves (and every other
+// message) with the standard decoder, except that a message refused only because a string is not
 // UTF-8 is decoded again keeping those bytes (see unmarshalLenient), so such a request gets an
 // answer rather than a gRPC error.
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
+	if req, ok := v.(*authv3.CheckRequest); ok {
+		var b []byte
+		if len(data) == 1 {
+			b = data[0].ReadOnlyData()
+		} else {
+			b = data.Materialize()
+		}
+		if decodeCheck(b, req) {
+			return nil
+		}
+		proto.Reset(req)
+	}
 	err := c.fallback.Unmarshal(data, v)
 	m, ok := v.(proto.Message)
 	if !ok || !isNotUTF8(err) {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/portcullis-dev/portcullis/pkg/arn"
 	"github.com/portcullis-dev/portcullis/pkg/config"
@@ -19,7 +20,13 @@ type target struct {
 	routeKey   string
 	methodArn  string
 	authorizer *config.Authorizer // nil: no identity needed
+	// arn holds methodArn's bytes for most requests, so that it costs no allocation of its own:
+	// a target lives in the request's one allocation (state), as long as the Decision does.
+	arn [arnBufferBytes]byte
 }
+
+// arnBufferBytes fits the methodArn of a path of about 40 bytes; a longer one is allocated.
+const arnBufferBytes = 112
 
 // resolve finds the Api, the route and the authorizer, and builds the methodArn.
 func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target, d *Decision) bool {
@@ -47,7 +54,9 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 	}
 	t.route, t.match = api.Route[m.Index], m
 	t.routeKey = t.route.Key(req.Method)
-	t.methodArn = arn.Build(api.Region, api.AccountID, api.APIID, api.Stage, req.Method, path)
+	b := arn.Append(t.arn[:0], api.Region, api.AccountID, api.APIID, api.Stage, req.Method, path)
+	// b is written once, here, and never changed after, so a string may share its bytes.
+	t.methodArn = unsafe.String(unsafe.SliceData(b), len(b))
 	d.Route, d.MethodArn = t.routeKey, t.methodArn
 
 	t.authorizer = t.route.Authorizer

@@ -53,21 +53,38 @@ func header(name, value string) *corev3.HeaderValueOption {
 	}
 }
 
+// requestIDHeader is the x-amzn-requestid header option, both of whose messages live in the one
+// allocation of the response that carries them.
+type requestIDHeader struct {
+	option corev3.HeaderValueOption
+	value  corev3.HeaderValue
+}
+
+func (h *requestIDHeader) set(requestID string) *corev3.HeaderValueOption {
+	h.value.Key, h.value.Value = "x-amzn-requestid", requestID
+	h.option.Header, h.option.AppendAction = &h.value, corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
+	return &h.option
+}
+
+// deniedMessages are a denial's own messages, allocated together.
+type deniedMessages struct {
+	resp    authv3.CheckResponse
+	oneof   authv3.CheckResponse_DeniedResponse
+	denied  authv3.DeniedHttpResponse
+	id      requestIDHeader
+	headers [4]*corev3.HeaderValueOption // the most a denial has: see denyTable
+}
+
 // deny builds the denied CheckResponse for d: the request id is its own, every other part is
 // shared with every denial of its kind (see denyParts).
 func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
 	p := partsFor(d)
-	headers := make([]*corev3.HeaderValueOption, 0, len(p.headers)+1)
-	headers = append(headers, p.headers[0], header("x-amzn-requestid", requestID))
-	headers = append(headers, p.headers[1:]...)
-	return &authv3.CheckResponse{
-		Status: p.status,
-		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
-			Status:  p.httpStatus,
-			Headers: headers,
-			Body:    p.body,
-		}},
-	}
+	m := &deniedMessages{}
+	headers := append(m.headers[:0], p.headers[0], m.id.set(requestID))
+	m.denied.Status, m.denied.Headers, m.denied.Body = p.httpStatus, append(headers, p.headers[1:]...), p.body
+	m.oneof.DeniedResponse = &m.denied
+	m.resp.Status, m.resp.HttpResponse = p.status, &m.oneof
+	return &m.resp
 }
 
 // denyParts are the parts of a denial that do not depend on the request, built once for every
@@ -155,15 +172,12 @@ func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID
 		h, _ := e.UpstreamHeaders(d.Answer) // checked when the answer was compiled
 		return h
 	}
-	ok := &authv3.OkHttpResponse{
-		HeadersToRemove:      spoofed(req.Headers, e.HeaderPrefix(), own),
-		ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", requestID)},
-	}
-	resp := &authv3.CheckResponse{
-		Status:          okStatus,
-		HttpResponse:    &authv3.CheckResponse_OkResponse{OkResponse: ok},
-		DynamicMetadata: cachedMetadata[d.Cached],
-	}
+	m := &okMessages{}
+	ok, resp := &m.ok, &m.resp
+	m.toAdd[0] = m.id.set(requestID)
+	ok.HeadersToRemove, ok.ResponseHeadersToAdd = spoofed(req.Headers, e.HeaderPrefix(), own), m.toAdd[:]
+	m.oneof.OkResponse = ok
+	resp.Status, resp.HttpResponse = okStatus, &m.oneof
 	if d.Answer == nil { // a NONE route
 		resp.DynamicMetadata = &structpb.Struct{Fields: map[string]*structpb.Value{
 			"cached":     structpb.NewBoolValue(d.Cached),
@@ -181,24 +195,26 @@ func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID
 	return resp, nil
 }
 
-// Shared by every OK response: protobuf messages are safe to marshal concurrently as long as
-// nobody changes them.
-var (
-	okStatus       = &status.Status{Code: int32(codes.OK)}
-	cachedMetadata = map[bool]*structpb.Struct{
-		false: {Fields: map[string]*structpb.Value{"cached": structpb.NewBoolValue(false)}},
-		true:  {Fields: map[string]*structpb.Value{"cached": structpb.NewBoolValue(true)}},
-	}
-)
+// okMessages are an allow's own messages, allocated together.
+type okMessages struct {
+	resp  authv3.CheckResponse
+	oneof authv3.CheckResponse_OkResponse
+	ok    authv3.OkHttpResponse
+	id    requestIDHeader
+	toAdd [1]*corev3.HeaderValueOption
+}
+
+// okStatus is shared by every OK response: protobuf messages are safe to marshal concurrently as
+// long as nobody changes them.
+var okStatus = &status.Status{Code: int32(codes.OK)}
 
 // rendered is an answer's part of every OK response that carries it, encoded once: headers is
-// OkHttpResponse field 2 (headers) entries; metadata is a CheckResponse dynamic_metadata field
-// holding api, authorizer, principalId and context. A response carries them as unknown fields,
-// of its OkHttpResponse and of itself: the encoders copy unknown fields to the wire as they are,
-// and a reader (Envoy) parses them as the repeated headers they are and merges the second
-// dynamic_metadata occurrence into the shared one that says whether the answer was cached. An
-// answer in use keeps about 300 bytes instead of about 1,900 of protobuf messages, and a
-// response costs a copy instead of encoding them again.
+// OkHttpResponse field 2 (headers) entries; metadata is the CheckResponse's one dynamic_metadata
+// field, holding api, authorizer, principalId, context and cached. A response carries them as
+// unknown fields, of its OkHttpResponse and of itself: the encoders copy unknown fields to the
+// wire as they are, and a reader (Envoy) parses them as the fields they are. An answer in use
+// keeps about 300 bytes instead of about 1,900 of protobuf messages, and a response costs a copy
+// instead of encoding them again.
 type rendered struct {
 	headers  []byte
 	metadata []byte
@@ -206,9 +222,10 @@ type rendered struct {
 
 // rendering returns d.Answer's encoded parts, kept from the answer's second allow on, the first
 // one served from the cache: a token seen once (a scan, a batch job) leaves only the engine's
-// compact Answer behind.
+// compact Answer behind. The kept parts say cached: true, so an answer not from the cache (a
+// request that waited for the backend call another one made) is encoded afresh.
 func rendering(d *engine.Decision, e *engine.Engine) (*rendered, error) {
-	if r, ok := d.Answer.Rendered().(*rendered); ok {
+	if r, ok := d.Answer.Rendered().(*rendered); ok && d.Cached {
 		return r, nil
 	}
 	own, err := e.UpstreamHeaders(d.Answer)
@@ -220,11 +237,12 @@ func rendering(d *engine.Decision, e *engine.Engine) (*rendered, error) {
 		headers.Headers[i] = header(h.Name, h.Value)
 	}
 	// An answer is cached per Api and authorizer, so these are the same for every response
-	// that carries it.
+	// that carries it from the cache.
 	fields := &structpb.Struct{Fields: map[string]*structpb.Value{
 		"api":         structpb.NewStringValue(d.Api),
 		"authorizer":  structpb.NewStringValue(d.Authorizer),
 		"principalId": structpb.NewStringValue(d.Answer.PrincipalID),
+		"cached":      structpb.NewBoolValue(d.Cached),
 	}}
 	if ctx, err := structpb.NewStruct(d.Answer.Context().Map()); err == nil {
 		fields.Fields["context"] = structpb.NewStructValue(ctx)

@@ -16,6 +16,7 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -278,6 +279,50 @@ func TestAllowCarriesAnswerParts(t *testing.T) {
 		}
 		if !proto.Equal(got, want) {
 			t.Fatalf("allow %d:\n got %v\nwant %v", i+1, got, want)
+		}
+	}
+}
+
+// TestAllowHasOneMetadataField: on the wire, an allow carries its dynamic metadata as one
+// CheckResponse field, so Envoy (and any reader) parses one Struct rather than merging two.
+func TestAllowHasOneMetadataField(t *testing.T) {
+	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"principalId":"p","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]},"context":{"k":"v"}}`))
+	}))
+	defer authz.Close()
+	srv := New(newEngineWith(t, authz.URL, engine.Options{}), Options{})
+	for i, cached := range []bool{false, true, true} {
+		resp, err := srv.Check(context.Background(), check("rest.example.com", "/closed", map[string]string{"authorization": "t"}))
+		if err != nil || resp.GetOkResponse() == nil {
+			t.Fatalf("allow %d: %v %v", i+1, resp, err)
+		}
+		wire, err := Codec().Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, fields := wire.Materialize(), 0
+		for len(b) > 0 {
+			num, typ, n := protowire.ConsumeTag(b)
+			if n < 0 {
+				t.Fatalf("allow %d: bad tag", i+1)
+			}
+			b = b[n:]
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				t.Fatalf("allow %d: bad field %d", i+1, num)
+			}
+			b = b[n:]
+			if num == 4 { // dynamic_metadata
+				fields++
+			}
+		}
+		var got authv3.CheckResponse
+		if err := proto.Unmarshal(wire.Materialize(), &got); err != nil {
+			t.Fatal(err)
+		}
+		md := got.GetDynamicMetadata().GetFields()
+		if fields != 1 || md["cached"].GetBoolValue() != cached || md["principalId"].GetStringValue() != "p" {
+			t.Fatalf("allow %d: %d dynamic_metadata fields, metadata %v; want 1, cached %v", i+1, fields, md, cached)
 		}
 	}
 }

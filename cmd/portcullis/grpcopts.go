@@ -19,7 +19,11 @@ type grpcFlags struct {
 	keepaliveMinTime     time.Duration
 	keepaliveTime        time.Duration
 	maxConnectionAge     time.Duration
+	windowSize           int
 }
+
+// minWindowSize is HTTP/2's initial window; grpc-go ignores a static window smaller than it.
+const minWindowSize = 64 << 10
 
 func (g *grpcFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&g.streamWorkers, "grpc-stream-workers", 0,
@@ -32,6 +36,8 @@ func (g *grpcFlags) register(fs *flag.FlagSet) {
 		"ping a client connection idle this long, to find dead peers")
 	fs.DurationVar(&g.maxConnectionAge, "grpc-max-connection-age", 0,
 		"close client connections this old, gracefully, so clients rebalance over new replicas (0: never)")
+	fs.IntVar(&g.windowSize, "grpc-window-size", 1<<20,
+		"HTTP/2 flow-control window per stream in bytes, fixed; a connection's is 16 times it (0: grpc-go's window sized by BDP pings)")
 }
 
 func (g *grpcFlags) validate() error {
@@ -44,6 +50,8 @@ func (g *grpcFlags) validate() error {
 		return fmt.Errorf("--grpc-keepalive-min-time: must not be negative, got %s", g.keepaliveMinTime)
 	case g.keepaliveTime < time.Second:
 		return fmt.Errorf("--grpc-keepalive-time: at least 1s, got %s", g.keepaliveTime)
+	case g.windowSize != 0 && (g.windowSize < minWindowSize || g.windowSize > 1<<26):
+		return fmt.Errorf("--grpc-window-size: 0, or from %d to %d bytes, got %d", minWindowSize, 1<<26, g.windowSize)
 	case g.maxConnectionAge < 0:
 		return fmt.Errorf("--grpc-max-connection-age: must not be negative, got %s", g.maxConnectionAge)
 	}
@@ -71,6 +79,13 @@ func (g *grpcFlags) serverOptions() []grpc.ServerOption {
 	opts = append(opts, grpc.KeepaliveParams(params))
 	if g.streamWorkers > 0 {
 		opts = append(opts, grpc.NumStreamWorkers(uint32(g.streamWorkers)))
+	}
+	if g.windowSize > 0 {
+		// A fixed window turns off grpc-go's bandwidth-delay estimation, which otherwise sends the
+		// client a WINDOW_UPDATE and a PING, and reads its ack, once per round trip for as long
+		// as Checks keep arriving: on a busy connection, work on both ends for every few Checks.
+		// A Check's request is small; the window only needs to hold the largest one.
+		opts = append(opts, grpc.InitialWindowSize(int32(g.windowSize)), grpc.InitialConnWindowSize(int32(16*g.windowSize)))
 	}
 	if g.maxConcurrentStreams > 0 {
 		opts = append(opts, grpc.MaxConcurrentStreams(uint32(g.maxConcurrentStreams)))

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"net"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +74,40 @@ func BenchmarkConnectionMemory(b *testing.B) {
 			runtime.ReadMemStats(&after)
 			b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/conns, "B/conn")
 			runtime.KeepAlive(clients)
+		})
+	}
+}
+
+func TestGRPCFlagsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // "" when valid
+	}{
+		{"defaults", nil, ""},
+		{"estimated window", []string{"--grpc-window-size", "0"}, ""},
+		{"smallest fixed window", []string{"--grpc-window-size", "65536"}, ""},
+		{"largest fixed window", []string{"--grpc-window-size", "67108864"}, ""},
+		{"window below HTTP/2's initial", []string{"--grpc-window-size", "65535"}, "--grpc-window-size"},
+		{"window past the largest", []string{"--grpc-window-size", "67108865"}, "--grpc-window-size"},
+		{"negative window", []string{"--grpc-window-size", "-1"}, "--grpc-window-size"},
+		{"negative stream workers", []string{"--grpc-stream-workers", "-1"}, "--grpc-stream-workers"},
+		{"keepalive too often", []string{"--grpc-keepalive-time", "500ms"}, "--grpc-keepalive-time"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var g grpcFlags
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			g.register(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			err := g.validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("valid flags refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want an error naming %s", err, tc.want)
+			}
 		})
 	}
 }

@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"bytes"
+	binenc "encoding/binary"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+	"google.golang.org/protobuf/proto"
 )
 
 // h2conn is a raw HTTP/2 client connection, to see what the server's gRPC transport advertises
@@ -129,5 +133,78 @@ func TestServeRejectsBadGRPCSettings(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, args[0]) {
 			t.Errorf("serve %v: exit %d, stderr %q; want 2 naming the flag", args, code, stderr)
 		}
+	}
+}
+
+// checks sends n Checks on the connection one after another, as a gRPC client would, and counts
+// the PINGs the server sent (acks of ours not counted) by the time the last answer's trailers came.
+func (c *h2conn) checks(n int) (pings int) {
+	c.t.Helper()
+	msg, err := proto.Marshal(checkRequest("GET", "api.example.com", "/pets/1", map[string]string{"authorization": "Bearer t"}))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	body := make([]byte, 5+len(msg)) // gRPC message prefix: not compressed, then the length
+	binenc.BigEndian.PutUint32(body[1:], uint32(len(msg)))
+	copy(body[5:], msg)
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for i := range n {
+		id := uint32(2*i + 1)
+		hb.Reset() // the encoder's table carries over from one stream to the next, as the server's does
+		for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":authority", "portcullis"},
+			{":path", "/envoy.service.auth.v3.Authorization/Check"}, {"content-type", "application/grpc"}, {"te", "trailers"}} {
+			enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+		}
+		if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndHeaders: true}); err != nil {
+			c.t.Fatal(err)
+		}
+		if err := c.fr.WriteData(id, true, body); err != nil {
+			c.t.Fatal(err)
+		}
+		for done := false; !done; {
+			f, err := c.fr.ReadFrame()
+			if err != nil {
+				c.t.Fatalf("Check %d: %v", i, err)
+			}
+			switch f := f.(type) {
+			case *http2.PingFrame:
+				if !f.IsAck() {
+					pings++
+					if err := c.fr.WritePing(true, f.Data); err != nil {
+						c.t.Fatal(err)
+					}
+				}
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					c.fr.WriteSettingsAck()
+				}
+			case *http2.HeadersFrame:
+				done = f.StreamID == id && f.StreamEnded()
+			case *http2.RSTStreamFrame:
+				c.t.Fatalf("Check %d: stream reset: %v", i, f.ErrCode)
+			}
+		}
+	}
+	return pings
+}
+
+// With the default fixed window, the server advertises it and sends no bandwidth-estimation
+// PINGs while Checks keep coming; with --grpc-window-size 0 it estimates, and pings.
+func TestWindowSizeIsFixed(t *testing.T) {
+	p := start(t)
+	c := dialH2(t, p.grpcAddr)
+	if got := c.serverSettings()[http2.SettingInitialWindowSize]; got != 1<<20 {
+		t.Fatalf("SETTINGS_INITIAL_WINDOW_SIZE = %d, want %d", got, 1<<20)
+	}
+	if pings := c.checks(50); pings != 0 {
+		t.Fatalf("fixed window: the server sent %d PINGs over 50 Checks, want 0", pings)
+	}
+
+	p = start(t, "--grpc-window-size", "0")
+	c = dialH2(t, p.grpcAddr)
+	c.serverSettings()
+	if pings := c.checks(50); pings == 0 {
+		t.Fatal("--grpc-window-size 0: the server sent no PING over 50 Checks; is BDP estimation still on?")
 	}
 }

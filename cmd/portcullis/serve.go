@@ -39,6 +39,7 @@ type serveFlags struct {
 	traceRatio      float64
 	maxInflight     int64
 	backendInflight int
+	pprof           bool
 	grpc            grpcFlags
 }
 
@@ -56,6 +57,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.Int64Var(&f.maxInflight, "max-inflight", 10000, "Checks decided at once; more are answered 429 at once (0: no bound)")
 	fs.IntVar(&f.backendInflight, "backend-max-inflight", 512, "calls in flight to one authorizer's backend; a call that waits over 1s for a slot fails closed (500)")
 	fs.StringVar(&f.otlpEndpoint, "trace-otlp-endpoint", "", "OpenTelemetry collector base URL (OTLP/HTTP), e.g. http://otel-collector:4318; empty: no tracing")
+	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on the admin port")
 	fs.Float64Var(&f.traceRatio, "trace-sample-ratio", 1, "share of traces sampled when Envoy sent no sampling decision")
 	f.grpc.register(fs)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
@@ -136,8 +138,9 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 
 	hsrv := &http.Server{
 		Handler: admin.Handler(admin.Options{
-			Ready:    func() error { return config.Ready(eng.Snapshot()) },
-			Gatherer: reg,
+			Ready:     func() error { return config.Ready(eng.Snapshot()) },
+			Gatherer:  reg,
+			Profiling: f.pprof,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}

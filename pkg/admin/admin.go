@@ -1,10 +1,12 @@
 // Package admin serves the operator's HTTP endpoints: /healthz (the process is alive), /readyz
-// (a configuration is loaded and every remote key set was fetched) and /metrics (Prometheus).
+// (a configuration is loaded and every remote key set was fetched), /metrics (Prometheus) and,
+// when asked for, Go's profiles under /debug/pprof/.
 package admin
 
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,6 +19,9 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Extra handlers mounted beside the built-in ones (e.g. a forward-auth front).
 	Extra map[string]http.Handler
+	// Profiling mounts net/http/pprof under /debug/pprof/. Off by default: a profile shows
+	// the process's internals to whoever can reach the admin port.
+	Profiling bool
 }
 
 // Handler returns the admin HTTP handler.
@@ -39,6 +44,13 @@ func Handler(opts Options) http.Handler {
 	})
 	if opts.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	if opts.Profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	for path, h := range opts.Extra {
 		mux.Handle(path, h)

@@ -63,3 +63,21 @@ func TestEndpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestProfilingOnlyWhenAsked(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		srv := httptest.NewServer(Handler(Options{Profiling: on}))
+		for path, want := range map[string]string{"/debug/pprof/": "goroutine", "/debug/pprof/heap?debug=1": "heap profile"} {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if served := resp.StatusCode == 200 && strings.Contains(string(b), want); served != on {
+				t.Errorf("profiling %v: GET %s = %d, served %v", on, path, resp.StatusCode, served)
+			}
+		}
+		srv.Close()
+	}
+}

@@ -1,8 +1,9 @@
 // Command load is the load comparison of `make bench`: it starts portcullis (with an HTTP
 // authorizer whose answer gets cached) and two bare no-op Check servers, one answering an empty
 // OK and one answering Portcullis's own response byte for byte; drives each with ghz and with a
-// native Go client at the same fixed concurrency; and prints requests per second, server CPU per
-// Check, latency percentiles and the ratios of portcullis to each baseline.
+// native Go client at the same fixed concurrency, in interleaved rounds; and prints requests per
+// second, server CPU per Check, latency percentiles, the ratios of portcullis to each baseline
+// (median and range over the rounds) and whether each target is met.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +28,8 @@ import (
 func main() {
 	ghz := flag.String("ghz", "bin/ghz", "ghz binary")
 	portcullis := flag.String("portcullis", "bin/portcullis", "portcullis binary")
-	duration := flag.Duration("duration", 10*time.Second, "load duration per server")
+	duration := flag.Duration("duration", 5*time.Second, "load duration per server and round")
+	nRounds := flag.Int("rounds", 5, "rounds: each runs every server once, in a rotating order")
 	concurrency := flag.Int("c", 50, "ghz concurrency")
 	connections := flag.Int("connections", 2, "ghz connections")
 	pin := flag.Bool("pin", true, "pin the server to CPU 0 and the load client to CPU 1 (taskset), so client work does not eat the server's CPU")
@@ -35,6 +38,7 @@ func main() {
 	extraEnv := flag.String("portcullis-env", "", "environment for portcullis alone, space-separated, e.g. \"GOGC=200\"")
 	flag.Parse()
 	pinned = *pin
+	rounds = max(*nRounds, 1)
 	if *native != "" {
 		if err := runNative(*native, *duration, *concurrency, *connections); err != nil {
 			fmt.Fprintln(os.Stderr, "load:", err)
@@ -50,6 +54,9 @@ func main() {
 
 // pinned runs servers and ghz on separate CPUs.
 var pinned bool
+
+// rounds is how many times each server is driven by each load client.
+var rounds int
 
 // command makes a command, pinned to cpu when pinning is on and taskset exists.
 func command(cpu string, name string, args ...string) *exec.Cmd {
@@ -110,60 +117,164 @@ func run(ghz, portcullis string, extra, env []string, d time.Duration, c, conns 
 	}
 	defer func() { same.Process.Kill(); same.Wait() }()
 
-	type driver func(name, addr string, pid int) (result, error)
+	servers := []server{
+		{"no-op, empty OK", noopAddr, noop.Process.Pid},
+		{"no-op, Portcullis's answer", sameAddr, same.Process.Pid},
+		{"portcullis cached allow", pcAddr, pc.Process.Pid},
+	}
 	drivers := []struct {
 		name string
-		run  driver
+		run  func(s server) (result, error)
 	}{
-		{"ghz", func(name, addr string, pid int) (result, error) { return drive(ghz, name, addr, pid, d, c, conns, 0) }},
-		{"native Go client", func(name, addr string, pid int) (result, error) { return driveNative(name, addr, pid, d, c, conns) }},
+		{"ghz", func(s server) (result, error) { return drive(ghz, s.name, s.addr, s.pid, d, c, conns, 0) }},
+		{"native Go client", func(s server) (result, error) { return driveNative(s.name, s.addr, s.pid, d, c, conns) }},
 	}
+	var verdicts []string
 	failed := false
 	for _, drv := range drivers {
-		empty, err := drv.run("no-op, empty OK", noopAddr, noop.Process.Pid)
-		if err != nil {
-			return err
+		// Rounds interleave the servers, each round in another order, so that the machine's own
+		// drift (frequency, neighbours) falls on all of them alike; ratios are taken within a round.
+		runs := make([][]result, len(servers))
+		for r := range rounds {
+			for k := range servers {
+				i := (k + r) % len(servers)
+				res, err := drv.run(servers[i])
+				if err != nil {
+					return err
+				}
+				runs[i] = append(runs[i], res)
+				failed = failed || res.errors > 0
+			}
 		}
-		sameAnswer, err := drv.run("no-op, Portcullis's answer", sameAddr, same.Process.Pid)
-		if err != nil {
-			return err
+		fmt.Printf("\nload client: %s, concurrency %d, %d connections, %d rounds of %s per server (median, [range])\n", drv.name, c, conns, rounds, d)
+		fmt.Printf("%-28s %22s %20s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "p50", "p99", "errors")
+		for i, s := range servers {
+			rs := runs[i]
+			fmt.Printf("%-28s %22s %20s %10s %10s %8d\n", s.name, spread(rs, func(r result) float64 { return r.rps }, "%.0f"),
+				spread(rs, func(r result) float64 { return r.cpuUS }, "%.1f"),
+				median(rs, func(r result) time.Duration { return r.p50 }).Round(time.Microsecond),
+				median(rs, func(r result) time.Duration { return r.p99 }).Round(time.Microsecond), sum(rs, func(r result) int { return r.errors }))
 		}
-		got, err := drv.run("portcullis cached allow", pcAddr, pc.Process.Pid)
-		if err != nil {
-			return err
+		pcRuns := runs[len(servers)-1]
+		for i, base := range servers[:len(servers)-1] {
+			rate := ratios(pcRuns, runs[i], func(r result) float64 { return r.rps })
+			cpu := ratios(pcRuns, runs[i], func(r result) float64 { return r.cpuUS })
+			fmt.Printf("portcullis / %-28s Checks/s %s, server CPU per Check %s\n", base.name+":", ratioSpread(rate), ratioSpread(cpu))
+			if drv.name == "ghz" {
+				verdicts = append(verdicts,
+					verdict(fmt.Sprintf("ghz Checks/s, portcullis / %s", base.name), medianOf(rate), ">=", 1.0),
+					verdict(fmt.Sprintf("ghz server CPU per Check, portcullis / %s", base.name), medianOf(cpu), "<=", 1.0))
+			}
 		}
-		fmt.Printf("\nload client: %s, concurrency %d, %d connections, %s per server\n", drv.name, c, conns, d)
-		fmt.Printf("%-28s %12s %14s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "p50", "p99", "errors")
-		for _, r := range []result{empty, sameAnswer, got} {
-			fmt.Printf("%-28s %12.0f %14.1f %10s %10s %8d\n", r.name, r.rps, r.cpuUS, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors)
-		}
-		for _, base := range []result{empty, sameAnswer} {
-			fmt.Printf("portcullis / %-28s Checks/s %.3f, server CPU per Check %.3f\n", base.name+":", got.rps/base.rps, got.cpuUS/base.cpuUS)
-		}
-		failed = failed || got.errors > 0 || empty.errors > 0 || sameAnswer.errors > 0
 		if drv.name != "ghz" {
 			continue
 		}
 		// Latency where it matters: at half the rate each server reached, not at saturation.
 		fmt.Printf("\nat half the maximum rate (ghz --rps), concurrency %d, %s per server\n", c, d)
 		fmt.Printf("%-28s %12s %14s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "p50", "p99", "errors")
-		for _, r := range []struct {
-			res  result
-			addr string
-			pid  int
-		}{{empty, noopAddr, noop.Process.Pid}, {sameAnswer, sameAddr, same.Process.Pid}, {got, pcAddr, pc.Process.Pid}} {
-			half, err := drive(ghz, r.res.name, r.addr, r.pid, d, c, conns, int(r.res.rps/2))
+		for i, s := range servers {
+			half, err := drive(ghz, s.name, s.addr, s.pid, d, c, conns, int(medianOf(floats(runs[i], func(r result) float64 { return r.rps }))/2))
 			if err != nil {
 				return err
 			}
 			fmt.Printf("%-28s %12.0f %14.1f %10s %10s %8d\n", half.name, half.rps, half.cpuUS, half.p50.Round(time.Microsecond), half.p99.Round(time.Microsecond), half.errors)
 			failed = failed || half.errors > 0
+			if i == len(servers)-1 {
+				verdicts = append(verdicts, verdict("portcullis p99 at half its maximum rate, ms", float64(half.p99)/float64(time.Millisecond), "<", 2.0))
+			}
 		}
+	}
+	fmt.Println("\ntargets (issue: faster than the bare server, no more CPU, p99 under 2 ms at half rate):")
+	for _, v := range verdicts {
+		fmt.Println("  " + v)
 	}
 	if failed {
 		return fmt.Errorf("the load clients reported errors")
 	}
 	return nil
+}
+
+// server is one gRPC server under load: its name, address and process.
+type server struct {
+	name string
+	addr string
+	pid  int
+}
+
+func floats(rs []result, f func(result) float64) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = f(r)
+	}
+	return out
+}
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func median(rs []result, f func(result) time.Duration) time.Duration {
+	return time.Duration(medianOf(floats(rs, func(r result) float64 { return float64(f(r)) })))
+}
+
+func sum(rs []result, f func(result) int) (n int) {
+	for _, r := range rs {
+		n += f(r)
+	}
+	return n
+}
+
+// spread formats the median of f over rs and, with more than one run, its range.
+func spread(rs []result, f func(result) float64, format string) string {
+	v := floats(rs, f)
+	if len(v) < 2 {
+		return fmt.Sprintf(format, medianOf(v))
+	}
+	return fmt.Sprintf(format+" ["+format+"-"+format+"]", medianOf(v), slices.Min(v), slices.Max(v))
+}
+
+// ratios divides f of a's runs by f of b's, round by round.
+func ratios(a, b []result, f func(result) float64) []float64 {
+	out := make([]float64, 0, len(a))
+	for i := range min(len(a), len(b)) {
+		if f(b[i]) > 0 {
+			out = append(out, f(a[i])/f(b[i]))
+		}
+	}
+	return out
+}
+
+func ratioSpread(v []float64) string {
+	if len(v) < 2 {
+		return fmt.Sprintf("%.3f", medianOf(v))
+	}
+	return fmt.Sprintf("%.3f [%.3f-%.3f]", medianOf(v), slices.Min(v), slices.Max(v))
+}
+
+// verdict says whether got meets the target "got op want".
+func verdict(what string, got float64, op string, want float64) string {
+	met := false
+	switch op {
+	case ">=":
+		met = got >= want
+	case "<=":
+		met = got <= want
+	case "<":
+		met = got < want
+	}
+	word := "met"
+	if !met {
+		word = "NOT MET"
+	}
+	return fmt.Sprintf("%-70s %8.3f (target %s %g): %s", what+":", got, op, want, word)
 }
 
 // saveAnswer asks portcullis once (filling its cache) and writes the CheckResponse as protojson.

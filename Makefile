@@ -44,13 +44,12 @@ bench: $(BIN)/ghz build
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./cmd/...
 	$(GO) run ./test/load -ghz $(BIN)/ghz -portcullis $(BIN)/portcullis
 
-## fuzz: every fuzz target for FUZZTIME each (default 10s)
+## fuzz: every fuzz target for FUZZTIME each (default 10s), FUZZJOBS at a time; a line per target in FUZZLOG
 FUZZTIME ?= 10s
+FUZZJOBS ?= 1
+FUZZLOG  ?= fuzz-results.txt
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; done
+	FUZZTIME=$(FUZZTIME) FUZZJOBS=$(FUZZJOBS) FUZZLOG=$(FUZZLOG) GO=$(GO) test/fuzz/run.sh
 
 ## lint: vet and formatting
 lint:

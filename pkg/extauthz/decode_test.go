@@ -75,6 +75,10 @@ func TestDecodeCheckMatchesStandard(t *testing.T) {
 	metadata.Attributes.MetadataContext = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{"envoy.filters.http.jwt_authn": md}}
 	headerMap := sidecarCheck()
 	headerMap.Attributes.Request.Http.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "k", RawValue: []byte{0xff}}}}
+	pipe := sidecarCheck()
+	pipe.Attributes.Destination.Address = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: "/run/envoy.sock"}}}
+	namedPort := sidecarCheck()
+	namedPort.Attributes.Source.Address.GetSocketAddress().PortSpecifier = &corev3.SocketAddress_NamedPort{NamedPort: "http"}
 	marshal := func(m *authv3.CheckRequest) []byte {
 		b, err := proto.Marshal(m)
 		if err != nil {
@@ -102,6 +106,8 @@ func TestDecodeCheckMatchesStandard(t *testing.T) {
 		{"empty message", nil, true},
 		{"message twice merges", twice, true},
 		{"header entry without value", nested(protowire.AppendString(tag(1, protowire.BytesType), "k"), 1, 4, 2, 3), true},
+		{"pipe address", marshal(pipe), false},
+		{"named port", marshal(namedPort), false},
 		{"filter metadata", marshal(metadata), true},
 		{"header_map", marshal(headerMap), true},
 		{"unknown top-level field", protowire.AppendVarint(tag(9, protowire.VarintType), 1), false},

@@ -7,7 +7,6 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // decodeCheck merges the wire bytes b into m as proto.Unmarshal does, reading the part of a
@@ -23,116 +22,75 @@ import (
 // the standard decoder spends most of a CheckRequest's time inserting map entries through
 // reflection, which a decoder that knows the map's Go type does not.
 func decodeCheck(b []byte, m *authv3.CheckRequest) bool {
-	for len(b) > 0 {
-		num, typ, v, rest, ok := nextField(b)
-		if !ok || num != 1 || typ != protowire.BytesType {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+		if num != 1 || typ != protowire.BytesType {
 			return false
 		}
 		if m.Attributes == nil {
 			m.Attributes = &authv3.AttributeContext{}
 		}
-		if !decodeAttributes(v, m.Attributes) {
-			return false
-		}
-		b = rest
-	}
-	return true
+		return decodeAttributes(v, m.Attributes)
+	})
 }
 
 func decodeAttributes(b []byte, a *authv3.AttributeContext) bool {
-	for len(b) > 0 {
-		num, typ, v, rest, ok := nextField(b)
-		if !ok || typ != protowire.BytesType {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+		if typ != protowire.BytesType {
 			return false
 		}
 		switch num {
 		case 1:
-			if a.Source == nil {
-				a.Source = &authv3.AttributeContext_Peer{}
-			}
-			ok = decodePeer(v, a.Source)
+			return decodePeer(v, orNew(&a.Source))
 		case 2:
-			if a.Destination == nil {
-				a.Destination = &authv3.AttributeContext_Peer{}
-			}
-			ok = decodePeer(v, a.Destination)
+			return decodePeer(v, orNew(&a.Destination))
 		case 4:
-			if a.Request == nil {
-				a.Request = &authv3.AttributeContext_Request{}
-			}
-			ok = decodeRequest(v, a.Request)
+			return decodeRequest(v, orNew(&a.Request))
 		case 10:
 			if a.ContextExtensions == nil {
-				a.ContextExtensions = make(map[string]string, 4)
+				a.ContextExtensions = make(map[string]string, countFields(b, 10))
 			}
-			ok = addStringEntry(v, a.ContextExtensions)
+			return addStringEntry(v, a.ContextExtensions)
 		case 11:
-			if a.MetadataContext == nil {
-				a.MetadataContext = &corev3.Metadata{}
-			}
-			ok = mergeStandard(v, a.MetadataContext)
+			return mergeStandard(v, orNew(&a.MetadataContext))
 		case 12:
-			if a.TlsSession == nil {
-				a.TlsSession = &authv3.AttributeContext_TLSSession{}
-			}
-			ok = mergeStandard(v, a.TlsSession)
+			return mergeStandard(v, orNew(&a.TlsSession))
 		case 13:
-			if a.RouteMetadataContext == nil {
-				a.RouteMetadataContext = &corev3.Metadata{}
-			}
-			ok = mergeStandard(v, a.RouteMetadataContext)
-		default:
-			return false
+			return mergeStandard(v, orNew(&a.RouteMetadataContext))
 		}
-		if !ok {
-			return false
-		}
-		b = rest
-	}
-	return true
+		return false
+	})
 }
 
 // decodePeer reads a peer whose address is a socket address with a port number, the only kind
 // Envoy gives an HTTP request; any other address (a pipe, a named port) goes to the standard
 // decoder.
 func decodePeer(b []byte, p *authv3.AttributeContext_Peer) bool {
-	for len(b) > 0 {
-		num, typ, v, rest, ok := nextField(b)
-		if !ok || typ != protowire.BytesType {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+		if typ != protowire.BytesType {
 			return false
 		}
 		switch num {
 		case 1:
-			if p.Address == nil {
-				p.Address = &corev3.Address{}
-			}
-			ok = decodeAddress(v, p.Address)
+			return decodeAddress(v, orNew(&p.Address))
 		case 2:
-			ok = setString(&p.Service, v)
+			return setString(&p.Service, v)
 		case 3:
 			if p.Labels == nil {
-				p.Labels = make(map[string]string, countEntries(b, 3))
+				p.Labels = make(map[string]string, countFields(b, 3))
 			}
-			ok = addStringEntry(v, p.Labels)
+			return addStringEntry(v, p.Labels)
 		case 4:
-			ok = setString(&p.Principal, v)
+			return setString(&p.Principal, v)
 		case 5:
-			ok = setString(&p.Certificate, v)
-		default:
-			return false
+			return setString(&p.Certificate, v)
 		}
-		if !ok {
-			return false
-		}
-		b = rest
-	}
-	return true
+		return false
+	})
 }
 
 func decodeAddress(b []byte, a *corev3.Address) bool {
-	for len(b) > 0 {
-		num, typ, v, rest, ok := nextField(b)
-		if !ok || num != 1 || typ != protowire.BytesType {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+		if num != 1 || typ != protowire.BytesType {
 			return false
 		}
 		// A second socket_address merges into the first, as for any message field; another
@@ -145,38 +103,110 @@ func decodeAddress(b []byte, a *corev3.Address) bool {
 			sa = &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{}}
 			a.Address = sa
 		}
-		if !decodeSocketAddress(v, sa.SocketAddress) {
-			return false
-		}
-		b = rest
-	}
-	return true
+		return decodeSocketAddress(v, sa.SocketAddress)
+	})
 }
 
 func decodeSocketAddress(b []byte, a *corev3.SocketAddress) bool {
-	for len(b) > 0 {
-		num, typ, v, rest, ok := nextField(b)
-		if !ok {
-			return false
-		}
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
 		switch {
 		case num == 2 && typ == protowire.BytesType:
-			ok = setString(&a.Address, v)
+			return setString(&a.Address, v)
 		case num == 3 && typ == protowire.VarintType:
 			if _, named := a.PortSpecifier.(*corev3.SocketAddress_NamedPort); named {
 				return false
 			}
 			x, _ := protowire.ConsumeVarint(v)
 			a.PortSpecifier = &corev3.SocketAddress_PortValue{PortValue: uint32(x)}
+			return true
+		}
+		return false
+	})
+}
+
+func decodeRequest(b []byte, r *authv3.AttributeContext_Request) bool {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+		switch {
+		case typ != protowire.BytesType:
+			return false
+		case num == 1:
+			return mergeStandard(v, orNew(&r.Time))
+		case num == 2:
+			return decodeHTTP(v, orNew(&r.Http))
+		}
+		return false
+	})
+}
+
+func decodeHTTP(b []byte, h *authv3.AttributeContext_HttpRequest) bool {
+	return eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+		if num == 9 { // size, the only varint
+			if typ != protowire.VarintType {
+				return false
+			}
+			x, _ := protowire.ConsumeVarint(v)
+			h.Size = int64(x)
+			return true
+		}
+		if typ != protowire.BytesType {
+			return false
+		}
+		switch num {
+		case 1:
+			return setString(&h.Id, v)
+		case 2:
+			return setString(&h.Method, v)
+		case 3:
+			if h.Headers == nil {
+				h.Headers = make(map[string]string, countFields(b, 3))
+			}
+			return addStringEntry(v, h.Headers)
+		case 4:
+			return setString(&h.Path, v)
+		case 5:
+			return setString(&h.Host, v)
+		case 6:
+			return setString(&h.Scheme, v)
+		case 7:
+			return setString(&h.Query, v)
+		case 8:
+			return setString(&h.Fragment, v)
+		case 10:
+			return setString(&h.Protocol, v)
+		case 11:
+			return setString(&h.Body, v)
+		case 12:
+			h.RawBody = append([]byte{}, v...)
+			return true
+		case 13:
+			return mergeStandard(v, orNew(&h.HeaderMap))
+		}
+		return false
+	})
+}
+
+// addStringEntry adds one map<string, string> entry to m. An entry missing its key or value has
+// the empty string for it, as in proto.Unmarshal; a later entry for the same key replaces it.
+func addStringEntry(b []byte, m map[string]string) bool {
+	var key, value []byte
+	ok := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
+		if typ != protowire.BytesType || !utf8.Valid(v) {
+			return false
+		}
+		switch num {
+		case 1:
+			key = v
+		case 2:
+			value = v
 		default:
 			return false
 		}
-		if !ok {
-			return false
-		}
-		b = rest
+		return true
+	})
+	if ok {
+		m[text(key)] = text(value)
 	}
-	return true
+	return ok
 }
 
 // setString sets *s to v, or reports false for bytes that are not UTF-8, which the standard
@@ -189,163 +219,56 @@ func setString(s *string, v []byte) bool {
 	return true
 }
 
-func decodeRequest(b []byte, r *authv3.AttributeContext_Request) bool {
-	for len(b) > 0 {
-		num, typ, v, rest, ok := nextField(b)
-		if !ok || typ != protowire.BytesType {
-			return false
-		}
-		switch num {
-		case 1:
-			if r.Time == nil {
-				r.Time = &timestamppb.Timestamp{}
-			}
-			ok = mergeStandard(v, r.Time)
-		case 2:
-			if r.Http == nil {
-				r.Http = &authv3.AttributeContext_HttpRequest{}
-			}
-			ok = decodeHTTP(v, r.Http)
-		default:
-			return false
-		}
-		if !ok {
-			return false
-		}
-		b = rest
+// orNew returns the message *p, made first if it is nil: a message field that occurs more than
+// once is merged into what the first occurrence made.
+func orNew[T any](p **T) *T {
+	if *p == nil {
+		*p = new(T)
 	}
-	return true
+	return *p
 }
 
-func decodeHTTP(b []byte, h *authv3.AttributeContext_HttpRequest) bool {
+// eachField calls f with each field of the message b in order: its number, wire type and value
+// (a length-delimited field's contents, a varint's bytes). It reports false as soon as b does not
+// parse, holds a group (no CheckRequest field is one), or f reports false.
+func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []byte) bool) bool {
 	for len(b) > 0 {
-		num, typ, v, rest, ok := nextField(b)
-		if !ok {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
 			return false
 		}
-		if num == 9 { // size, the only varint
-			if typ != protowire.VarintType {
-				return false
-			}
-			x, _ := protowire.ConsumeVarint(v)
-			h.Size = int64(x)
-			b = rest
-			continue
-		}
-		if typ != protowire.BytesType {
-			return false
-		}
-		var s *string
-		switch num {
-		case 1:
-			s = &h.Id
-		case 2:
-			s = &h.Method
-		case 3:
-			if h.Headers == nil {
-				h.Headers = make(map[string]string, countEntries(b, 3))
-			}
-			if !addStringEntry(v, h.Headers) {
-				return false
-			}
-		case 4:
-			s = &h.Path
-		case 5:
-			s = &h.Host
-		case 6:
-			s = &h.Scheme
-		case 7:
-			s = &h.Query
-		case 8:
-			s = &h.Fragment
-		case 10:
-			s = &h.Protocol
-		case 11:
-			s = &h.Body
-		case 12:
-			h.RawBody = append([]byte{}, v...)
-		case 13:
-			if h.HeaderMap == nil {
-				h.HeaderMap = &corev3.HeaderMap{}
-			}
-			if !mergeStandard(v, h.HeaderMap) {
-				return false
+		b = b[n:]
+		var v []byte
+		switch typ {
+		case protowire.BytesType:
+			v, n = protowire.ConsumeBytes(b)
+		case protowire.VarintType, protowire.Fixed32Type, protowire.Fixed64Type:
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n >= 0 {
+				v = b[:n]
 			}
 		default:
 			return false
 		}
-		if s != nil && !setString(s, v) {
+		if n < 0 || !f(num, typ, v) {
 			return false
 		}
-		b = rest
+		b = b[n:]
 	}
 	return true
 }
 
-// addStringEntry adds one map<string, string> entry to m. An entry missing its key or value has
-// the empty string for it, as in proto.Unmarshal; a later entry for the same key replaces it.
-func addStringEntry(b []byte, m map[string]string) bool {
-	var key, value []byte
-	for len(b) > 0 {
-		num, typ, v, rest, ok := nextField(b)
-		if !ok || typ != protowire.BytesType || !utf8.Valid(v) {
-			return false
-		}
-		switch num {
-		case 1:
-			key = v
-		case 2:
-			value = v
-		default:
-			return false
-		}
-		b = rest
-	}
-	m[text(key)] = text(value)
-	return true
-}
-
-// countEntries counts the fields numbered num in the message b from its start, so that a map
-// is made once at its size rather than grown entry by entry.
-func countEntries(b []byte, num protowire.Number) int {
+// countFields counts the fields numbered num in the message b, so that a map is made once at
+// its size rather than grown entry by entry.
+func countFields(b []byte, num protowire.Number) int {
 	n := 0
-	for len(b) > 0 {
-		got, _, _, rest, ok := nextField(b)
-		if !ok {
-			break
-		}
+	eachField(b, func(got protowire.Number, _ protowire.Type, _ []byte) bool {
 		if got == num {
 			n++
 		}
-		b = rest
-	}
+		return true
+	})
 	return n
-}
-
-// nextField splits the first field off b: its number, wire type, value (for a length-delimited
-// field, its contents) and the bytes after it. ok is false for bytes that do not parse, and for
-// group wire types, which no CheckRequest field has.
-func nextField(b []byte) (num protowire.Number, typ protowire.Type, v, rest []byte, ok bool) {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 {
-		return 0, 0, nil, nil, false
-	}
-	b = b[n:]
-	switch typ {
-	case protowire.BytesType:
-		v, n = protowire.ConsumeBytes(b)
-	case protowire.VarintType, protowire.Fixed32Type, protowire.Fixed64Type:
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n >= 0 {
-			v = b[:n]
-		}
-	default:
-		return 0, 0, nil, nil, false
-	}
-	if n < 0 {
-		return 0, 0, nil, nil, false
-	}
-	return num, typ, v, b[n:], true
 }
 
 // mergeStandard merges b into m with the standard decoder, as proto.Unmarshal merges a message

@@ -72,6 +72,7 @@ type result struct {
 	name     string
 	rps      float64
 	cpuUS    float64 // server CPU microseconds per Check
+	clientUS float64 // load client CPU microseconds per Check: with rps, how busy the client was
 	p50, p99 time.Duration
 	errors   int
 	count    int
@@ -147,11 +148,12 @@ func run(ghz, portcullis string, extra, env []string, d time.Duration, c, conns 
 			}
 		}
 		fmt.Printf("\nload client: %s, concurrency %d, %d connections, %d rounds of %s per server (median, [range])\n", drv.name, c, conns, rounds, d)
-		fmt.Printf("%-28s %22s %20s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "p50", "p99", "errors")
+		fmt.Printf("%-28s %22s %20s %12s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "client busy", "p50", "p99", "errors")
 		for i, s := range servers {
 			rs := runs[i]
-			fmt.Printf("%-28s %22s %20s %10s %10s %8d\n", s.name, spread(rs, func(r result) float64 { return r.rps }, "%.0f"),
+			fmt.Printf("%-28s %22s %20s %11.0f%% %10s %10s %8d\n", s.name, spread(rs, func(r result) float64 { return r.rps }, "%.0f"),
 				spread(rs, func(r result) float64 { return r.cpuUS }, "%.1f"),
+				medianOf(floats(rs, func(r result) float64 { return r.rps * r.clientUS / 1e4 })),
 				median(rs, func(r result) time.Duration { return r.p50 }).Round(time.Microsecond),
 				median(rs, func(r result) time.Duration { return r.p99 }).Round(time.Microsecond), sum(rs, func(r result) int { return r.errors }))
 		}
@@ -362,7 +364,8 @@ func drive(ghz, name, addr string, pid int, d time.Duration, c, conns, rps int) 
 	if err != nil {
 		return result{}, err
 	}
-	out, err := command("1", ghz, append(args, "-z", d.String(), addr)...).Output()
+	cmd := command("1", ghz, append(args, "-z", d.String(), addr)...)
+	out, err := cmd.Output()
 	if err != nil {
 		return result{}, fmt.Errorf("ghz: %v", err)
 	}
@@ -398,8 +401,15 @@ func drive(ghz, name, addr string, pid int, d time.Duration, c, conns, rps int) 
 	}
 	if rep.Count > 0 {
 		r.cpuUS = float64(cpu1-cpu0) / float64(rep.Count) / float64(time.Microsecond)
+		r.clientUS = clientCPU(cmd, rep.Count)
 	}
 	return r, nil
+}
+
+// clientCPU is the CPU microseconds per Check the finished load client used, start-up included.
+func clientCPU(cmd *exec.Cmd, checks int) float64 {
+	ps := cmd.ProcessState
+	return float64(ps.UserTime()+ps.SystemTime()) / float64(checks) / float64(time.Microsecond)
 }
 
 // processCPU returns the user+system CPU time the process has used, from /proc.

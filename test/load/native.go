@@ -95,7 +95,8 @@ func driveNative(name, addr string, pid int, d time.Duration, c, conns int) (res
 	if err != nil {
 		return result{}, err
 	}
-	out, err := command("1", self, "-native-client", addr, "-duration", d.String(), "-c", strconv.Itoa(c), "-connections", strconv.Itoa(conns)).Output()
+	cmd := command("1", self, "-native-client", addr, "-duration", d.String(), "-c", strconv.Itoa(c), "-connections", strconv.Itoa(conns))
+	out, err := cmd.Output()
 	if err != nil {
 		return result{}, fmt.Errorf("native client: %v", err)
 	}
@@ -110,6 +111,7 @@ func driveNative(name, addr string, pid int, d time.Duration, c, conns int) (res
 	r := result{name: name, rps: rep.RPS, count: rep.Count, errors: rep.Errors, p50: time.Duration(rep.P50), p99: time.Duration(rep.P99)}
 	if rep.Count > 0 {
 		r.cpuUS = float64(cpu1-cpu0) / float64(rep.Count) / float64(time.Microsecond)
+		r.clientUS = clientCPU(cmd, rep.Count)
 	}
 	return r, nil
 }

@@ -36,7 +36,9 @@ func main() {
 	native := flag.String("native-client", "", "internal: run the native load client against this address")
 	extra := flag.String("portcullis-flags", "", "more `portcullis serve` flags, space-separated, e.g. \"--grpc-stream-workers=2\"")
 	extraEnv := flag.String("portcullis-env", "", "environment for portcullis alone, space-separated, e.g. \"GOGC=200\"")
+	clientList := flag.String("clients", "ghz,native", "load clients to run, comma-separated: ghz, native")
 	flag.Parse()
+	clients = strings.Split(*clientList, ",")
 	pinned = *pin
 	rounds = max(*nRounds, 1)
 	if *native != "" {
@@ -57,6 +59,9 @@ var pinned bool
 
 // rounds is how many times each server is driven by each load client.
 var rounds int
+
+// clients are the load clients to run: "ghz", "native".
+var clients []string
 
 // command makes a command, pinned to cpu when pinning is on and taskset exists.
 func command(cpu string, name string, args ...string) *exec.Cmd {
@@ -124,15 +129,18 @@ func run(ghz, portcullis string, extra, env []string, d time.Duration, c, conns 
 		{"portcullis cached allow", pcAddr, pc.Process.Pid},
 	}
 	drivers := []struct {
-		name string
-		run  func(s server) (result, error)
+		id, name string
+		run      func(s server) (result, error)
 	}{
-		{"ghz", func(s server) (result, error) { return drive(ghz, s.name, s.addr, s.pid, d, c, conns, 0) }},
-		{"native Go client", func(s server) (result, error) { return driveNative(s.name, s.addr, s.pid, d, c, conns) }},
+		{"ghz", "ghz", func(s server) (result, error) { return drive(ghz, s.name, s.addr, s.pid, d, c, conns, 0) }},
+		{"native", "native Go client", func(s server) (result, error) { return driveNative(s.name, s.addr, s.pid, d, c, conns) }},
 	}
 	var verdicts []string
 	failed := false
 	for _, drv := range drivers {
+		if !slices.Contains(clients, drv.id) {
+			continue
+		}
 		// Rounds interleave the servers, each round in another order, so that the machine's own
 		// drift (frequency, neighbours) falls on all of them alike; ratios are taken within a round.
 		runs := make([][]result, len(servers))

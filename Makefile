@@ -48,8 +48,9 @@ bench: $(BIN)/ghz build
 FUZZTIME ?= 10s
 FUZZJOBS ?= 1
 FUZZLOG  ?= fuzz-results.txt
+FUZZKEEP ?= 0
 fuzz:
-	FUZZTIME=$(FUZZTIME) FUZZJOBS=$(FUZZJOBS) FUZZLOG=$(FUZZLOG) GO=$(GO) test/fuzz/run.sh
+	FUZZTIME=$(FUZZTIME) FUZZJOBS=$(FUZZJOBS) FUZZLOG=$(FUZZLOG) FUZZKEEP=$(FUZZKEEP) GO=$(GO) test/fuzz/run.sh
 
 ## lint: vet and formatting
 lint:

@@ -5,7 +5,9 @@
 # FUZZLOG:
 #   <date> <package> <target> time=<fuzztime> workers=<n> elapsed=<s> execs=<n> corpus=<n> result=<PASS|FAIL>
 # A failing input is written by go test to the package's testdata/fuzz/<target>/; each target's
-# whole output is kept in FUZZOUT/<package>-<target>.log. Exits non-zero when any target failed.
+# whole output is kept in FUZZOUT/<package>-<target>.log. With FUZZKEEP=1 the corpus a target
+# has built up (in go's cache) is copied into its testdata/fuzz/<target>/ as well, so that every
+# plain `go test` runs it as seeds. Exits non-zero when any target failed.
 set -euo pipefail
 FUZZTIME=${FUZZTIME:-10s}
 FUZZJOBS=${FUZZJOBS:-1}
@@ -13,6 +15,7 @@ FUZZPARALLEL=${FUZZPARALLEL:-$(( $(nproc) / FUZZJOBS > 0 ? $(nproc) / FUZZJOBS :
 FUZZLOG=${FUZZLOG:-fuzz-results.txt}
 FUZZOUT=${FUZZOUT:-$(mktemp -d)}
 FUZZONLY=${FUZZONLY:-.}
+FUZZKEEP=${FUZZKEEP:-0}
 GO=${GO:-go}
 FUZZLOG=$(realpath -m "$FUZZLOG")
 
@@ -34,11 +37,15 @@ one() {
   execs=$(sed -E 's/.*execs: ([0-9]+).*/\1/' <<<"$last")
   corpus=$(sed -E 's/.*total: ([0-9]+)\).*/\1/' <<<"$last")
   [[ $rc -eq 0 ]] || result=FAIL
+  if [[ $FUZZKEEP == 1 && -d "$($GO env GOCACHE)/fuzz/$pkg/$f" ]]; then
+    mkdir -p "$($GO list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$f"
+    cp -n "$($GO env GOCACHE)/fuzz/$pkg/$f"/* "$($GO list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$f/"
+  fi
   printf '%s %s %s time=%s workers=%s elapsed=%s execs=%s corpus=%s result=%s\n' \
     "$(date -u +%FT%TZ)" "$pkg" "$f" "$FUZZTIME" "$FUZZPARALLEL" "${elapsed:-?}" "${execs:-?}" "${corpus:-?}" "$result" | tee -a "$FUZZLOG"
   return $rc
 }
 export -f one
-export GO FUZZTIME FUZZPARALLEL FUZZLOG FUZZOUT
+export GO FUZZTIME FUZZPARALLEL FUZZLOG FUZZOUT FUZZKEEP
 ((${#targets[@]} > 0)) || { echo "no fuzz target matches $FUZZONLY" >&2; exit 1; }
 printf '%s\n' "${targets[@]}" | xargs -r -P "$FUZZJOBS" -L 1 bash -c 'one $0 $1'

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -28,7 +29,7 @@ type nativeReport struct {
 // runNative drives addr with c workers over conns connections for d using the generated
 // protos, so the client's own cost per Check is far below ghz's (which decodes every response
 // dynamically). It separates what the server costs from what the load generator costs.
-func runNative(addr string, d time.Duration, c, conns int) error {
+func runNative(addr string, d time.Duration, c, conns, rps int) error {
 	req, err := loadCheck()
 	if err != nil {
 		return err
@@ -48,11 +49,20 @@ func runNative(addr string, d time.Duration, c, conns int) error {
 			cl.Check(ctx, req)
 		}
 	}
+	// Held to rps, Checks start at even intervals, each worker taking the next start time, and
+	// a Check's latency counts from its start time: one held back by a slow answer is late, and
+	// its lateness is latency (no coordinated omission).
+	var next atomic.Int64
+	interval := int64(0)
+	if rps > 0 {
+		interval = int64(time.Second) / int64(rps)
+	}
 	deadline := time.Now().Add(d)
 	lat := make([][]time.Duration, c)
 	errs := make([]int, c)
 	var wg sync.WaitGroup
 	start := time.Now()
+	next.Store(start.UnixNano())
 	for w := range c {
 		wg.Add(1)
 		go func() {
@@ -60,6 +70,13 @@ func runNative(addr string, d time.Duration, c, conns int) error {
 			cl := clients[w%len(clients)]
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
+				if interval > 0 {
+					t0 = time.Unix(0, next.Add(interval)-interval)
+					if t0.After(deadline) {
+						return
+					}
+					time.Sleep(time.Until(t0))
+				}
 				resp, err := cl.Check(ctx, req)
 				lat[w] = append(lat[w], time.Since(t0))
 				if err != nil || resp.GetOkResponse() == nil {
@@ -86,7 +103,7 @@ func runNative(addr string, d time.Duration, c, conns int) error {
 }
 
 // driveNative runs the native client pinned to CPU 1, as ghz is.
-func driveNative(name, addr string, pid int, d time.Duration, c, conns int) (result, error) {
+func driveNative(name, addr string, pid int, d time.Duration, c, conns, rps int) (result, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return result{}, err
@@ -95,7 +112,7 @@ func driveNative(name, addr string, pid int, d time.Duration, c, conns int) (res
 	if err != nil {
 		return result{}, err
 	}
-	cmd := command("1", self, "-native-client", addr, "-duration", d.String(), "-c", strconv.Itoa(c), "-connections", strconv.Itoa(conns))
+	cmd := command("1", self, "-native-client", addr, "-duration", d.String(), "-c", strconv.Itoa(c), "-connections", strconv.Itoa(conns), "-rps", strconv.Itoa(rps))
 	out, err := cmd.Output()
 	if err != nil {
 		return result{}, fmt.Errorf("native client: %v", err)

@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -65,13 +66,16 @@ var rounds int
 var clients []string
 
 // command makes a command, pinned to cpu when pinning is on and taskset exists.
+// The servers and clients it starts are killed when this process dies, however it dies.
 func command(cpu string, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
 	if pinned {
 		if ts, err := exec.LookPath("taskset"); err == nil {
-			return exec.Command(ts, append([]string{"-c", cpu, name}, args...)...)
+			cmd = exec.Command(ts, append([]string{"-c", cpu, name}, args...)...)
 		}
 	}
-	return exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 type result struct {

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -89,20 +87,7 @@ func newLogger(io stdio, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(io.err, &slog.HandlerOptions{Level: l})), nil
 }
 
-// defaultGCPercent is the GOGC that serve runs with unless the environment sets GOGC. A
-// Portcullis process keeps little (the cache, the connections) while every Check allocates what
-// gRPC needs, so at Go's default of 100 the collector runs a cycle every few thousand Checks:
-// 16% of the server's CPU under load, against 5% at 400 (see the README's Performance section).
-// The heap may grow to five times what is live; GOMEMLIMIT, which the Helm chart sets from the
-// container's memory limit, makes the collector work harder before the limit is reached.
-const defaultGCPercent = 400
-
 func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
-	gcPercent, gcSet := os.LookupEnv("GOGC")
-	if !gcSet {
-		debug.SetGCPercent(defaultGCPercent)
-		gcPercent = strconv.Itoa(defaultGCPercent)
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	loader := newLoader(f.configs, log, reg)
@@ -167,7 +152,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	errc := make(chan error, 2)
 	go func() { errc <- gs.Serve(grpcLis) }()
 	go func() { errc <- hsrv.Serve(httpLis) }()
-	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(), "gogc", gcPercent)
+	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
 
 	changed := make(chan struct{}, 1)
 	if len(f.configs) > 0 {

@@ -208,19 +208,3 @@ func TestWindowSizeIsFixed(t *testing.T) {
 		t.Fatal("--grpc-window-size 0: the server sent no PING over 50 Checks; is BDP estimation still on?")
 	}
 }
-
-// serve collects garbage at GOGC 400 unless GOGC says otherwise, as the Go runtime reports it.
-func TestGCPercent(t *testing.T) {
-	for _, tc := range []struct {
-		env  []string
-		want string
-	}{
-		{nil, "go_gc_gogc_percent 400"},
-		{[]string{"GOGC=150"}, "go_gc_gogc_percent 150"},
-	} {
-		p := startWithEnv(t, tc.env)
-		if status, body := p.get(t, "/metrics"); status != 200 || !strings.Contains(body, tc.want+"\n") {
-			t.Errorf("env %v: /metrics %d lacks %q", tc.env, status, tc.want)
-		}
-	}
-}

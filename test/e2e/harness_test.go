@@ -72,15 +72,9 @@ func (l *logBuffer) String() string {
 // start runs portcullis serve with args on free loopback ports and waits until it serves.
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
-	return startWithEnv(t, nil, args...)
-}
-
-// startWithEnv is start with env added to the environment portcullis runs in.
-func startWithEnv(t *testing.T, env []string, args ...string) *instance {
-	t.Helper()
 	all := append([]string{"serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "debug"}, args...)
 	cmd := exec.Command(binary, all...)
-	cmd.Env = append(append(os.Environ(), "PORTCULLIS_TEST=1"), env...)
+	cmd.Env = append(os.Environ(), "PORTCULLIS_TEST=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,8 @@ func main() {
 	native := flag.String("native-client", "", "internal: run the native load client against this address")
 	extra := flag.String("portcullis-flags", "", "more `portcullis serve` flags, space-separated, e.g. \"--grpc-stream-workers=2\"")
 	extraEnv := flag.String("portcullis-env", "", "environment for portcullis alone, space-separated, e.g. \"GOGC=200\"")
+	variantFlags := flag.String("variant-flags", "", "also run a second portcullis with these flags added, in the same rounds, to compare a setting directly")
+	variantEnv := flag.String("variant-env", "", "also run a second portcullis with this environment added (see -variant-flags)")
 	clientList := flag.String("clients", "ghz,native", "load clients to run, comma-separated: ghz, native")
 	rps := flag.Int("rps", 0, "internal: with -native-client, the rate to hold to (0: as fast as it goes)")
 	flag.Parse()
@@ -50,7 +52,8 @@ func main() {
 		}
 		return
 	}
-	if err := run(*ghz, *portcullis, strings.Fields(*extra), strings.Fields(*extraEnv), *duration, *concurrency, *connections); err != nil {
+	v := variant{flags: strings.Fields(*variantFlags), env: strings.Fields(*variantEnv)}
+	if err := run(*ghz, *portcullis, strings.Fields(*extra), strings.Fields(*extraEnv), v, *duration, *concurrency, *connections); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -88,7 +91,10 @@ type result struct {
 	count    int
 }
 
-func run(ghz, portcullis string, extra, env []string, d time.Duration, c, conns int) error {
+// variant is a second portcullis's added flags and environment; none: no second one.
+type variant struct{ flags, env []string }
+
+func run(ghz, portcullis string, extra, env []string, v variant, d time.Duration, c, conns int) error {
 	dir, err := os.MkdirTemp("", "portcullis-load")
 	if err != nil {
 		return err
@@ -133,6 +139,18 @@ func run(ghz, portcullis string, extra, env []string, d time.Duration, c, conns 
 		{"no-op, Portcullis's answer", sameAddr, same.Process.Pid},
 		{"portcullis cached allow", pcAddr, pc.Process.Pid},
 	}
+	const pcIndex = 2 // servers[pcIndex] is portcullis; those before it, the baselines
+	if len(v.flags)+len(v.env) > 0 {
+		vc, vAddr, err := startServer(portcullis, append(slices.Clone(env), v.env...), append(slices.Clone(args), v.flags...)...)
+		if err != nil {
+			return err
+		}
+		defer func() { vc.Process.Kill(); vc.Wait() }()
+		if err := saveAnswer(vAddr, filepath.Join(dir, "variant.json")); err != nil {
+			return err
+		}
+		servers = append(servers, server{"portcullis " + strings.Join(append(slices.Clone(v.flags), v.env...), " "), vAddr, vc.Process.Pid})
+	}
 	// A driver runs one load client against a server for d, as fast as it can go (rps 0) or held
 	// to rps.
 	drivers := []struct {
@@ -174,11 +192,17 @@ func run(ghz, portcullis string, extra, env []string, d time.Duration, c, conns 
 				median(rs, func(r result) time.Duration { return r.p50 }).Round(time.Microsecond),
 				median(rs, func(r result) time.Duration { return r.p99 }).Round(time.Microsecond), sum(rs, func(r result) int { return r.errors }))
 		}
-		pcRuns := runs[len(servers)-1]
-		for i, base := range servers[:len(servers)-1] {
+		pcRuns := runs[pcIndex]
+		for i, base := range servers {
+			if i == pcIndex {
+				continue
+			}
 			rate := ratios(pcRuns, runs[i], func(r result) float64 { return r.rps })
 			cpu := ratios(pcRuns, runs[i], func(r result) float64 { return r.cpuUS })
 			fmt.Printf("portcullis / %-28s Checks/s %s, server CPU per Check %s\n", base.name+":", ratioSpread(rate), ratioSpread(cpu))
+			if i > pcIndex {
+				continue // the variant: compared, not a target
+			}
 			verdicts = append(verdicts,
 				verdict(fmt.Sprintf("%s Checks/s, portcullis / %s", drv.id, base.name), medianOf(rate), ">=", 1.0),
 				verdict(fmt.Sprintf("%s server CPU per Check, portcullis / %s", drv.id, base.name), medianOf(cpu), "<=", 1.0))
@@ -194,7 +218,7 @@ func run(ghz, portcullis string, extra, env []string, d time.Duration, c, conns 
 			fmt.Printf("%-28s %12.0f %14.1f %11.0f%% %10s %10s %8d\n", half.name, half.rps, half.cpuUS, half.rps*half.clientUS/1e4,
 				half.p50.Round(time.Microsecond), half.p99.Round(time.Microsecond), half.errors)
 			failed = failed || half.errors > 0
-			if i == len(servers)-1 {
+			if i == pcIndex {
 				verdicts = append(verdicts, verdict(drv.id+" portcullis p99 at half its maximum rate, ms", float64(half.p99)/float64(time.Millisecond), "<", 2.0))
 			}
 		}

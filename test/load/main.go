@@ -42,9 +42,7 @@ func main() {
 	clientList := flag.String("clients", "ghz,native", "load clients to run, comma-separated: ghz, native")
 	rps := flag.Int("rps", 0, "internal: with -native-client, the rate to hold to (0: as fast as it goes)")
 	flag.Parse()
-	clients = strings.Split(*clientList, ",")
 	pinned = *pin
-	rounds = max(*nRounds, 1)
 	if *native != "" {
 		if err := runNative(*native, *duration, *concurrency, *connections, *rps); err != nil {
 			fmt.Fprintln(os.Stderr, "load:", err)
@@ -52,21 +50,34 @@ func main() {
 		}
 		return
 	}
-	v := variant{flags: strings.Fields(*variantFlags), env: strings.Fields(*variantEnv)}
-	if err := run(*ghz, *portcullis, strings.Fields(*extra), strings.Fields(*extraEnv), v, *duration, *concurrency, *connections); err != nil {
+	o := options{
+		ghz: *ghz, portcullis: *portcullis, extra: strings.Fields(*extra), env: strings.Fields(*extraEnv),
+		variant:  variant{flags: strings.Fields(*variantFlags), env: strings.Fields(*variantEnv)},
+		duration: *duration, rounds: max(*nRounds, 1), c: *concurrency, conns: *connections,
+		clients: strings.Split(*clientList, ","),
+	}
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 }
 
+// options are one comparison's settings, from the flags.
+type options struct {
+	ghz, portcullis string
+	extra, env      []string // portcullis's added flags and environment
+	variant         variant
+	duration        time.Duration // per server and round
+	rounds          int
+	c, conns        int // concurrency, connections
+	clients         []string
+}
+
+// variant is a second portcullis's added flags and environment; none: no second one.
+type variant struct{ flags, env []string }
+
 // pinned runs servers and ghz on separate CPUs.
 var pinned bool
-
-// rounds is how many times each server is driven by each load client.
-var rounds int
-
-// clients are the load clients to run: "ghz", "native".
-var clients []string
 
 // command makes a command, pinned to cpu when pinning is on and taskset exists.
 // The servers and clients it starts are killed when this process dies, however it dies.
@@ -91,10 +102,11 @@ type result struct {
 	count    int
 }
 
-// variant is a second portcullis's added flags and environment; none: no second one.
-type variant struct{ flags, env []string }
+// busy is the share of a CPU, in percent, the load client used.
+func (r result) busy() float64 { return r.rps * r.clientUS / 1e4 }
 
-func run(ghz, portcullis string, extra, env []string, v variant, d time.Duration, c, conns int) error {
+func run(o options) error {
+	extra, env, v := o.extra, o.env, o.variant
 	dir, err := os.MkdirTemp("", "portcullis-load")
 	if err != nil {
 		return err
@@ -112,7 +124,7 @@ func run(ghz, portcullis string, extra, env []string, v variant, d time.Duration
 	}
 
 	args := append([]string{"serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--log-level", "info"}, extra...)
-	pc, pcAddr, err := startServer(portcullis, env, args...)
+	pc, pcAddr, err := startServer(o.portcullis, env, args...)
 	if err != nil {
 		return err
 	}
@@ -139,9 +151,8 @@ func run(ghz, portcullis string, extra, env []string, v variant, d time.Duration
 		{"no-op, Portcullis's answer", sameAddr, same.Process.Pid},
 		{"portcullis cached allow", pcAddr, pc.Process.Pid},
 	}
-	const pcIndex = 2 // servers[pcIndex] is portcullis; those before it, the baselines
 	if len(v.flags)+len(v.env) > 0 {
-		vc, vAddr, err := startServer(portcullis, append(slices.Clone(env), v.env...), append(slices.Clone(args), v.flags...)...)
+		vc, vAddr, err := startServer(o.portcullis, append(slices.Clone(env), v.env...), append(slices.Clone(args), v.flags...)...)
 		if err != nil {
 			return err
 		}
@@ -151,76 +162,25 @@ func run(ghz, portcullis string, extra, env []string, v variant, d time.Duration
 		}
 		servers = append(servers, server{"portcullis " + strings.Join(append(slices.Clone(v.flags), v.env...), " "), vAddr, vc.Process.Pid})
 	}
-	// A driver runs one load client against a server for d, as fast as it can go (rps 0) or held
-	// to rps.
-	drivers := []struct {
-		id, name string
-		run      func(s server, rps int) (result, error)
-	}{
-		{"ghz", "ghz", func(s server, rps int) (result, error) { return drive(ghz, s.name, s.addr, s.pid, d, c, conns, rps) }},
-		{"native", "native Go client", func(s server, rps int) (result, error) {
-			return driveNative(s.name, s.addr, s.pid, d, c, conns, rps)
-		}},
-	}
 	var verdicts []string
 	failed := false
-	for _, drv := range drivers {
-		if !slices.Contains(clients, drv.id) {
+	for _, drv := range drivers(o) {
+		if !slices.Contains(o.clients, drv.id) {
 			continue
 		}
-		// Rounds interleave the servers, each round in another order, so that the machine's own
-		// drift (frequency, neighbours) falls on all of them alike; ratios are taken within a round.
-		runs := make([][]result, len(servers))
-		for r := range rounds {
-			for k := range servers {
-				i := (k + r) % len(servers)
-				res, err := drv.run(servers[i], 0)
-				if err != nil {
-					return err
-				}
-				runs[i] = append(runs[i], res)
-				failed = failed || res.errors > 0
-			}
+		runs, err := saturate(drv, servers, o)
+		if err != nil {
+			return err
 		}
-		fmt.Printf("\nload client: %s, concurrency %d, %d connections, %d rounds of %s per server (median, [range])\n", drv.name, c, conns, rounds, d)
-		fmt.Printf("%-28s %22s %20s %12s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "client busy", "p50", "p99", "errors")
-		for i, s := range servers {
-			rs := runs[i]
-			fmt.Printf("%-28s %22s %20s %11.0f%% %10s %10s %8d\n", s.name, spread(rs, func(r result) float64 { return r.rps }, "%.0f"),
-				spread(rs, func(r result) float64 { return r.cpuUS }, "%.1f"),
-				medianOf(floats(rs, func(r result) float64 { return r.rps * r.clientUS / 1e4 })),
-				median(rs, func(r result) time.Duration { return r.p50 }).Round(time.Microsecond),
-				median(rs, func(r result) time.Duration { return r.p99 }).Round(time.Microsecond), sum(rs, func(r result) int { return r.errors }))
+		verdicts = append(verdicts, compare(drv, servers, runs)...)
+		half, halfErrors, err := halfRate(drv, servers, runs, o)
+		if err != nil {
+			return err
 		}
-		pcRuns := runs[pcIndex]
-		for i, base := range servers {
-			if i == pcIndex {
-				continue
-			}
-			rate := ratios(pcRuns, runs[i], func(r result) float64 { return r.rps })
-			cpu := ratios(pcRuns, runs[i], func(r result) float64 { return r.cpuUS })
-			fmt.Printf("portcullis / %-28s Checks/s %s, server CPU per Check %s\n", base.name+":", ratioSpread(rate), ratioSpread(cpu))
-			if i > pcIndex {
-				continue // the variant: compared, not a target
-			}
-			verdicts = append(verdicts,
-				verdict(fmt.Sprintf("%s Checks/s, portcullis / %s", drv.id, base.name), medianOf(rate), ">=", 1.0),
-				verdict(fmt.Sprintf("%s server CPU per Check, portcullis / %s", drv.id, base.name), medianOf(cpu), "<=", 1.0))
-		}
-		// Latency where it matters: at half the rate each server reached, not at saturation.
-		fmt.Printf("\nat half the maximum rate (%s held to it), concurrency %d, %s per server\n", drv.name, c, d)
-		fmt.Printf("%-28s %12s %14s %12s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "client busy", "p50", "p99", "errors")
-		for i, s := range servers {
-			half, err := drv.run(s, int(medianOf(floats(runs[i], func(r result) float64 { return r.rps }))/2))
-			if err != nil {
-				return err
-			}
-			fmt.Printf("%-28s %12.0f %14.1f %11.0f%% %10s %10s %8d\n", half.name, half.rps, half.cpuUS, half.rps*half.clientUS/1e4,
-				half.p50.Round(time.Microsecond), half.p99.Round(time.Microsecond), half.errors)
-			failed = failed || half.errors > 0
-			if i == pcIndex {
-				verdicts = append(verdicts, verdict(drv.id+" portcullis p99 at half its maximum rate, ms", float64(half.p99)/float64(time.Millisecond), "<", 2.0))
-			}
+		verdicts = append(verdicts, half)
+		failed = failed || halfErrors > 0
+		for _, rs := range runs {
+			failed = failed || sum(rs, func(r result) int { return r.errors }) > 0
 		}
 	}
 	fmt.Println("\ntargets (issue: faster than the bare server, no more CPU, p99 under 2 ms at half rate):")
@@ -231,6 +191,97 @@ func run(ghz, portcullis string, extra, env []string, v variant, d time.Duration
 		return fmt.Errorf("the load clients reported errors")
 	}
 	return nil
+}
+
+// pcIndex is portcullis's place among the servers; those before it are the baselines, the one
+// after it, if any, the variant.
+const pcIndex = 2
+
+// driver runs one load client against a server for the duration, as fast as it can go (rps 0)
+// or held to rps.
+type driver struct {
+	id, name string
+	run      func(s server, rps int) (result, error)
+}
+
+func drivers(o options) []driver {
+	return []driver{
+		{"ghz", "ghz", func(s server, rps int) (result, error) {
+			return drive(o.ghz, s.name, s.addr, s.pid, o.duration, o.c, o.conns, rps)
+		}},
+		{"native", "native Go client", func(s server, rps int) (result, error) {
+			return driveNative(s.name, s.addr, s.pid, o.duration, o.c, o.conns, rps)
+		}},
+	}
+}
+
+// saturate drives every server as fast as the client goes, o.rounds times, and prints the
+// medians. Rounds interleave the servers, each round in another order, so that the machine's
+// own drift (frequency, neighbours) falls on all of them alike.
+func saturate(drv driver, servers []server, o options) ([][]result, error) {
+	runs := make([][]result, len(servers))
+	for r := range o.rounds {
+		for k := range servers {
+			i := (k + r) % len(servers)
+			res, err := drv.run(servers[i], 0)
+			if err != nil {
+				return nil, err
+			}
+			runs[i] = append(runs[i], res)
+		}
+	}
+	fmt.Printf("\nload client: %s, concurrency %d, %d connections, %d rounds of %s per server (median, [range])\n", drv.name, o.c, o.conns, o.rounds, o.duration)
+	fmt.Printf("%-28s %22s %20s %12s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "client busy", "p50", "p99", "errors")
+	for i, s := range servers {
+		rs := runs[i]
+		fmt.Printf("%-28s %22s %20s %11.0f%% %10s %10s %8d\n", s.name, spread(rs, func(r result) float64 { return r.rps }, "%.0f"),
+			spread(rs, func(r result) float64 { return r.cpuUS }, "%.1f"),
+			medianOf(floats(rs, result.busy)),
+			median(rs, func(r result) time.Duration { return r.p50 }).Round(time.Microsecond),
+			median(rs, func(r result) time.Duration { return r.p99 }).Round(time.Microsecond), sum(rs, func(r result) int { return r.errors }))
+	}
+	return runs, nil
+}
+
+// compare prints portcullis's ratios to every other server, taken round by round, and returns
+// the verdicts on the baselines' targets.
+func compare(drv driver, servers []server, runs [][]result) (verdicts []string) {
+	for i, base := range servers {
+		if i == pcIndex {
+			continue
+		}
+		rate := ratios(runs[pcIndex], runs[i], func(r result) float64 { return r.rps })
+		cpu := ratios(runs[pcIndex], runs[i], func(r result) float64 { return r.cpuUS })
+		fmt.Printf("portcullis / %-28s Checks/s %s, server CPU per Check %s\n", base.name+":", ratioSpread(rate), ratioSpread(cpu))
+		if i > pcIndex {
+			continue // the variant: compared, not a target
+		}
+		verdicts = append(verdicts,
+			verdict(fmt.Sprintf("%s Checks/s, portcullis / %s", drv.id, base.name), medianOf(rate), ">=", 1.0),
+			verdict(fmt.Sprintf("%s server CPU per Check, portcullis / %s", drv.id, base.name), medianOf(cpu), "<=", 1.0))
+	}
+	return verdicts
+}
+
+// halfRate measures latency where it matters: each server held to half the rate it reached,
+// not at saturation. It returns the verdict on portcullis's p99 and the errors the client saw.
+func halfRate(drv driver, servers []server, runs [][]result, o options) (v string, errors int, err error) {
+	fmt.Printf("\nat half the maximum rate (%s held to it), concurrency %d, %s per server\n", drv.name, o.c, o.duration)
+	fmt.Printf("%-28s %12s %14s %12s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "client busy", "p50", "p99", "errors")
+	var p99 time.Duration
+	for i, s := range servers {
+		half, err := drv.run(s, int(medianOf(floats(runs[i], func(r result) float64 { return r.rps }))/2))
+		if err != nil {
+			return "", 0, err
+		}
+		fmt.Printf("%-28s %12.0f %14.1f %11.0f%% %10s %10s %8d\n", half.name, half.rps, half.cpuUS, half.busy(),
+			half.p50.Round(time.Microsecond), half.p99.Round(time.Microsecond), half.errors)
+		errors += half.errors
+		if i == pcIndex {
+			p99 = half.p99
+		}
+	}
+	return verdict(drv.id+" portcullis p99 at half its maximum rate, ms", float64(p99)/float64(time.Millisecond), "<", 2.0), errors, nil
 }
 
 // server is one gRPC server under load: its name, address and process.

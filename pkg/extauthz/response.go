@@ -46,32 +46,27 @@ var denials = map[engine.Outcome]denial{
 		`{"message":null}`, `{"message":"Internal Server Error"}`},
 }
 
-func header(name, value string) *corev3.HeaderValueOption {
-	return &corev3.HeaderValueOption{
-		Header:       &corev3.HeaderValue{Key: name, Value: value},
-		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-	}
-}
-
-// requestIDHeader is the x-amzn-requestid header option, both of whose messages live in the one
-// allocation of the response that carries them.
-type requestIDHeader struct {
+// headerOption is a header Portcullis sets, replacing any the request has: its two messages,
+// held together so that a response can hold them inline.
+type headerOption struct {
 	option corev3.HeaderValueOption
 	value  corev3.HeaderValue
 }
 
-func (h *requestIDHeader) set(requestID string) *corev3.HeaderValueOption {
-	h.value.Key, h.value.Value = "x-amzn-requestid", requestID
+func (h *headerOption) set(name, value string) *corev3.HeaderValueOption {
+	h.value.Key, h.value.Value = name, value
 	h.option.Header, h.option.AppendAction = &h.value, corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
 	return &h.option
 }
+
+func header(name, value string) *corev3.HeaderValueOption { return new(headerOption).set(name, value) }
 
 // deniedMessages are a denial's own messages, allocated together.
 type deniedMessages struct {
 	resp    authv3.CheckResponse
 	oneof   authv3.CheckResponse_DeniedResponse
 	denied  authv3.DeniedHttpResponse
-	id      requestIDHeader
+	id      headerOption                 // x-amzn-requestid
 	headers [4]*corev3.HeaderValueOption // the most a denial has: see denyTable
 }
 
@@ -80,7 +75,7 @@ type deniedMessages struct {
 func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
 	p := partsFor(d)
 	m := &deniedMessages{}
-	headers := append(m.headers[:0], p.headers[0], m.id.set(requestID))
+	headers := append(m.headers[:0], p.headers[0], m.id.set("x-amzn-requestid", requestID))
 	m.denied.Status, m.denied.Headers, m.denied.Body = p.httpStatus, append(headers, p.headers[1:]...), p.body
 	m.oneof.DeniedResponse = &m.denied
 	m.resp.Status, m.resp.HttpResponse = p.status, &m.oneof
@@ -174,7 +169,7 @@ func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID
 	}
 	m := &okMessages{}
 	ok, resp := &m.ok, &m.resp
-	m.toAdd[0] = m.id.set(requestID)
+	m.toAdd[0] = m.id.set("x-amzn-requestid", requestID)
 	ok.HeadersToRemove, ok.ResponseHeadersToAdd = spoofed(req.Headers, e.HeaderPrefix(), own), m.toAdd[:]
 	m.oneof.OkResponse = ok
 	resp.Status, resp.HttpResponse = okStatus, &m.oneof
@@ -200,7 +195,7 @@ type okMessages struct {
 	resp  authv3.CheckResponse
 	oneof authv3.CheckResponse_OkResponse
 	ok    authv3.OkHttpResponse
-	id    requestIDHeader
+	id    headerOption // x-amzn-requestid
 	toAdd [1]*corev3.HeaderValueOption
 }
 

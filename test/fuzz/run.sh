@@ -18,6 +18,7 @@ FUZZONLY=${FUZZONLY:-.}
 FUZZKEEP=${FUZZKEEP:-0}
 GO=${GO:-go}
 FUZZLOG=$(realpath -m "$FUZZLOG")
+GOCACHE_DIR=$($GO env GOCACHE)
 
 cd "$(dirname "$0")/../.."
 targets=()
@@ -37,15 +38,16 @@ one() {
   execs=$(sed -E 's/.*execs: ([0-9]+).*/\1/' <<<"$last")
   corpus=$(sed -E 's/.*total: ([0-9]+)\).*/\1/' <<<"$last")
   [[ $rc -eq 0 ]] || result=FAIL
-  if [[ $FUZZKEEP == 1 && -d "$($GO env GOCACHE)/fuzz/$pkg/$f" ]]; then
-    mkdir -p "$($GO list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$f"
-    cp -n "$($GO env GOCACHE)/fuzz/$pkg/$f"/* "$($GO list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$f/"
+  local cached="$GOCACHE_DIR/fuzz/$pkg/$f" keep
+  if [[ $FUZZKEEP == 1 && -d "$cached" ]]; then
+    keep="$($GO list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$f"
+    mkdir -p "$keep" && cp -n "$cached"/* "$keep/"
   fi
   printf '%s %s %s time=%s workers=%s elapsed=%s execs=%s corpus=%s result=%s\n' \
     "$(date -u +%FT%TZ)" "$pkg" "$f" "$FUZZTIME" "$FUZZPARALLEL" "${elapsed:-?}" "${execs:-?}" "${corpus:-?}" "$result" | tee -a "$FUZZLOG"
   return $rc
 }
 export -f one
-export GO FUZZTIME FUZZPARALLEL FUZZLOG FUZZOUT FUZZKEEP
+export GO FUZZTIME FUZZPARALLEL FUZZLOG FUZZOUT FUZZKEEP GOCACHE_DIR
 ((${#targets[@]} > 0)) || { echo "no fuzz target matches $FUZZONLY" >&2; exit 1; }
 printf '%s\n' "${targets[@]}" | xargs -r -P "$FUZZJOBS" -L 1 bash -c 'one $0 $1'

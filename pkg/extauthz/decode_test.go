@@ -79,21 +79,9 @@ func TestDecodeCheckMatchesStandard(t *testing.T) {
 	pipe.Attributes.Destination.Address = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: "/run/envoy.sock"}}}
 	namedPort := sidecarCheck()
 	namedPort.Attributes.Source.Address.GetSocketAddress().PortSpecifier = &corev3.SocketAddress_NamedPort{NamedPort: "http"}
-	marshal := func(m *authv3.CheckRequest) []byte {
-		b, err := proto.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	marshal := func(m *authv3.CheckRequest) []byte { return mustMarshal(t, m) }
 	twice := append(marshal(sidecarCheck()), marshal(withPeerDetails)...) // fields merge
 	tag := func(num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(nil, num, typ) }
-	nested := func(b []byte, nums ...protowire.Number) []byte { // b inside the messages nums, outermost first
-		for i := len(nums) - 1; i >= 0; i-- {
-			b = protowire.AppendBytes(tag(nums[i], protowire.BytesType), b)
-		}
-		return b
-	}
 	tests := []struct {
 		name    string
 		wire    []byte
@@ -146,10 +134,7 @@ func TestCodecUnmarshalCheck(t *testing.T) {
 			}
 		})
 	}
-	raw := protowire.AppendString(protowire.AppendTag(nil, 4, protowire.BytesType), "/caf\xe9")
-	for _, n := range []protowire.Number{2, 4, 1} {
-		raw = protowire.AppendBytes(protowire.AppendTag(nil, n, protowire.BytesType), raw)
-	}
+	raw := nested(protowire.AppendString(protowire.AppendTag(nil, 4, protowire.BytesType), "/caf\xe9"), 1, 4, 2)
 	got := &authv3.CheckRequest{}
 	if err := Codec().Unmarshal(mem.BufferSlice{mem.SliceBuffer(raw[:3]), mem.SliceBuffer(raw[3:])}, got); err != nil {
 		t.Fatal(err)
@@ -157,6 +142,15 @@ func TestCodecUnmarshalCheck(t *testing.T) {
 	if p := got.GetAttributes().GetRequest().GetHttp().GetPath(); p != "/caf\xe9" {
 		t.Fatalf("path %q, want the raw bytes", p)
 	}
+}
+
+// nested wraps the fields b in the messages numbered nums, outermost first: b as the contents
+// of field nums[len-1], inside field nums[len-2], and so on.
+func nested(b []byte, nums ...protowire.Number) []byte {
+	for i := len(nums) - 1; i >= 0; i-- {
+		b = protowire.AppendBytes(protowire.AppendTag(nil, nums[i], protowire.BytesType), b)
+	}
+	return b
 }
 
 func mustMarshal(t testing.TB, m proto.Message) []byte {

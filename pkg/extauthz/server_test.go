@@ -344,6 +344,47 @@ func TestRenderingKeptFromSecondAllow(t *testing.T) {
 	}
 }
 
+// An answer's kept parts say cached: true; an allow of the same answer that did not come from
+// the cache (a request that waited for another one's backend call) must not borrow them.
+func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
+	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte(`{"principalId":"p","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}}`))
+	}))
+	defer authz.Close()
+	e := newEngineWith(t, authz.URL, engine.Options{})
+	req, err := request.FromCheck(check("rest.example.com", "/closed", map[string]string{"authorization": "t"}), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d *engine.Decision
+	for range 2 { // the backend's answer, then the first from the cache, which keeps the parts
+		d = e.Decide(context.Background(), req)
+		if _, err := allow(d, req, e, "id"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.Answer.Rendered() == nil {
+		t.Fatal("parts not kept")
+	}
+	fresh := *d
+	fresh.Cached = false
+	resp, err := allow(&fresh, req, e, "id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := Codec().Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got authv3.CheckResponse
+	if err := proto.Unmarshal(wire.Materialize(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if md := got.GetDynamicMetadata().GetFields(); md["cached"] == nil || md["cached"].GetBoolValue() {
+		t.Fatalf("an allow not from the cache says cached %v", md["cached"])
+	}
+}
+
 // Denials share their constant parts; each keeps its own request id, and building one never
 // changes the parts another response holds.
 func TestDenialsShareOnlyConstantParts(t *testing.T) {

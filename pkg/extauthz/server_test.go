@@ -321,18 +321,25 @@ func TestAllowHasOneMetadataField(t *testing.T) {
 	}
 }
 
-// TestRenderingKeptFromSecondAllow: a token seen once leaves no encoded parts with its answer;
-// the first allow served from the cache keeps them for the ones after.
-func TestRenderingKeptFromSecondAllow(t *testing.T) {
+// allowingEngine is an engine whose backend allows everything to principal p, and a request it
+// decides.
+func allowingEngine(t *testing.T) (*engine.Engine, *request.Request) {
+	t.Helper()
 	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte(`{"principalId":"p","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}}`))
 	}))
-	defer authz.Close()
-	e := newEngineWith(t, authz.URL, engine.Options{})
+	t.Cleanup(authz.Close)
 	req, err := request.FromCheck(check("rest.example.com", "/closed", map[string]string{"authorization": "t"}), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEngineWith(t, authz.URL, engine.Options{}), req
+}
+
+// TestRenderingKeptFromSecondAllow: a token seen once leaves no encoded parts with its answer;
+// the first allow served from the cache keeps them for the ones after.
+func TestRenderingKeptFromSecondAllow(t *testing.T) {
+	e, req := allowingEngine(t)
 	for i, wantKept := range []bool{false, true} {
 		d := e.Decide(context.Background(), req)
 		if _, err := allow(d, req, e, "id"); err != nil || d.Answer == nil {
@@ -347,15 +354,7 @@ func TestRenderingKeptFromSecondAllow(t *testing.T) {
 // An answer's kept parts say cached: true; an allow of the same answer that did not come from
 // the cache (a request that waited for another one's backend call) must not borrow them.
 func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
-	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte(`{"principalId":"p","policyDocument":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}}`))
-	}))
-	defer authz.Close()
-	e := newEngineWith(t, authz.URL, engine.Options{})
-	req, err := request.FromCheck(check("rest.example.com", "/closed", map[string]string{"authorization": "t"}), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, req := allowingEngine(t)
 	var d *engine.Decision
 	for range 2 { // the backend's answer, then the first from the cache, which keeps the parts
 		d = e.Decide(context.Background(), req)

@@ -41,6 +41,7 @@ func main() {
 	variantEnv := flag.String("variant-env", "", "also run a second portcullis with this environment added (see -variant-flags)")
 	clientList := flag.String("clients", "ghz,native", "load clients to run, comma-separated: ghz, native")
 	rps := flag.Int("rps", 0, "internal: with -native-client, the rate to hold to (0: as fast as it goes)")
+	cpuLimit := flag.Float64("cpu-limit", 0.15, "also run the rounds with every server limited to this many CPUs (a cgroup CFS quota, needs root), so that the server sets the rate and not the load client; 0: skip")
 	flag.Parse()
 	pinned = *pin
 	if *native != "" {
@@ -54,7 +55,7 @@ func main() {
 		ghz: *ghz, portcullis: *portcullis, extra: strings.Fields(*extra), env: strings.Fields(*extraEnv),
 		variant:  variant{flags: strings.Fields(*variantFlags), env: strings.Fields(*variantEnv)},
 		duration: *duration, rounds: max(*nRounds, 1), c: *concurrency, conns: *connections,
-		clients: strings.Split(*clientList, ","),
+		clients: strings.Split(*clientList, ","), cpuLimit: *cpuLimit,
 	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -71,6 +72,7 @@ type options struct {
 	rounds          int
 	c, conns        int // concurrency, connections
 	clients         []string
+	cpuLimit        float64 // CPUs per server in the server-bound rounds; 0: none
 }
 
 // variant is a second portcullis's added flags and environment; none: no second one.
@@ -100,10 +102,15 @@ type result struct {
 	p50, p99 time.Duration
 	errors   int
 	count    int
+	// throttled is the share of CFS periods in which a CPU-limited server used up its quota:
+	// near 1, the server set the rate.
+	throttled float64
 }
 
 // busy is the share of a CPU, in percent, the load client used.
 func (r result) busy() float64 { return r.rps * r.clientUS / 1e4 }
+
+func (r result) p99ms() float64 { return float64(r.p99) / float64(time.Millisecond) }
 
 func run(o options) error {
 	extra, env, v := o.extra, o.env, o.variant
@@ -147,9 +154,9 @@ func run(o options) error {
 	defer func() { same.Process.Kill(); same.Wait() }()
 
 	servers := []server{
-		{"no-op, empty OK", noopAddr, noop.Process.Pid},
-		{"no-op, Portcullis's answer", sameAddr, same.Process.Pid},
-		{"portcullis cached allow", pcAddr, pc.Process.Pid},
+		{name: "no-op, empty OK", addr: noopAddr, pid: noop.Process.Pid},
+		{name: "no-op, Portcullis's answer", addr: sameAddr, pid: same.Process.Pid},
+		{name: "portcullis cached allow", addr: pcAddr, pid: pc.Process.Pid},
 	}
 	if len(v.flags)+len(v.env) > 0 {
 		vc, vAddr, err := startServer(o.portcullis, append(slices.Clone(env), v.env...), append(slices.Clone(args), v.flags...)...)
@@ -160,7 +167,15 @@ func run(o options) error {
 		if err := saveAnswer(vAddr, filepath.Join(dir, "variant.json")); err != nil {
 			return err
 		}
-		servers = append(servers, server{"portcullis " + strings.Join(append(slices.Clone(v.flags), v.env...), " "), vAddr, vc.Process.Pid})
+		servers = append(servers, server{name: "portcullis " + strings.Join(append(slices.Clone(v.flags), v.env...), " "), addr: vAddr, pid: vc.Process.Pid})
+	}
+	if o.cpuLimit > 0 {
+		caps, err := capServers(servers)
+		defer removeCaps(caps)
+		if err != nil {
+			fmt.Printf("server-bound rounds skipped: %v\n", err)
+			o.cpuLimit = 0
+		}
 	}
 	var verdicts []string
 	failed := false
@@ -168,19 +183,24 @@ func run(o options) error {
 		if !slices.Contains(o.clients, drv.id) {
 			continue
 		}
-		runs, err := saturate(drv, servers, o)
+		runs, err := saturate(drv, servers, o, 0)
 		if err != nil {
 			return err
 		}
-		verdicts = append(verdicts, compare(drv, servers, runs)...)
-		half, halfErrors, err := halfRate(drv, servers, runs, o)
+		verdicts = append(verdicts, compare(drv.id, servers, runs)...)
+		half, halfFailed, err := halfRate(drv, servers, runs, o)
 		if err != nil {
 			return err
 		}
 		verdicts = append(verdicts, half)
-		failed = failed || halfErrors > 0
-		for _, rs := range runs {
-			failed = failed || sum(rs, func(r result) int { return r.errors }) > 0
+		failed = failed || halfFailed || anyErrors(runs)
+		if o.cpuLimit > 0 {
+			limited, err := saturate(drv, servers, o, o.cpuLimit)
+			if err != nil {
+				return err
+			}
+			verdicts = append(verdicts, compare(fmt.Sprintf("%s at %g CPU", drv.id, o.cpuLimit), servers, limited)...)
+			failed = failed || anyErrors(limited)
 		}
 	}
 	fmt.Println("\ntargets (issue: faster than the bare server, no more CPU, p99 under 2 ms at half rate):")
@@ -216,36 +236,98 @@ func drivers(o options) []driver {
 }
 
 // saturate drives every server as fast as the client goes, o.rounds times, and prints the
-// medians. Rounds interleave the servers, each round in another order, so that the machine's
-// own drift (frequency, neighbours) falls on all of them alike.
-func saturate(drv driver, servers []server, o options) ([][]result, error) {
+// medians. With limit above 0 every server is held to that many CPUs meanwhile.
+func saturate(drv driver, servers []server, o options, limit float64) ([][]result, error) {
+	if limit > 0 {
+		if err := setCaps(servers, limit); err != nil {
+			return nil, err
+		}
+		defer setCaps(servers, 0)
+	}
+	runs, err := interleave(servers, o.rounds, func(s server) (result, error) { return runCapped(drv, s, limit > 0) })
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("\nload client: %s, concurrency %d, %d connections, %d rounds of %s per server (median, [range])\n", drv.name, o.c, o.conns, o.rounds, o.duration)
+	if limit > 0 {
+		fmt.Printf("every server limited to %g CPU (CFS quota %d µs per %d µs): the server sets the rate, the client has room\n",
+			limit, int(limit*capPeriodUS), capPeriodUS)
+	}
+	table(servers, runs, limit > 0)
+	return runs, nil
+}
+
+// interleave runs every server rounds times, each round in another order, so that the
+// machine's own drift (frequency, neighbours) falls on all of them alike.
+func interleave(servers []server, rounds int, run func(server) (result, error)) ([][]result, error) {
 	runs := make([][]result, len(servers))
-	for r := range o.rounds {
+	for r := range rounds {
 		for k := range servers {
 			i := (k + r) % len(servers)
-			res, err := drv.run(servers[i], 0)
+			res, err := run(servers[i])
 			if err != nil {
 				return nil, err
 			}
 			runs[i] = append(runs[i], res)
 		}
 	}
-	fmt.Printf("\nload client: %s, concurrency %d, %d connections, %d rounds of %s per server (median, [range])\n", drv.name, o.c, o.conns, o.rounds, o.duration)
-	fmt.Printf("%-28s %22s %20s %12s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "client busy", "p50", "p99", "errors")
+	return runs, nil
+}
+
+// table prints each server's medians and ranges over its runs.
+func table(servers []server, runs [][]result, throttled bool) {
+	fmt.Printf("%-28s %22s %20s %12s %10s %24s %8s", "server", "Checks/s", "CPU µs/Check", "client busy", "p50", "p99", "errors")
+	if throttled {
+		fmt.Printf(" %10s", "throttled")
+	}
+	fmt.Println()
 	for i, s := range servers {
 		rs := runs[i]
-		fmt.Printf("%-28s %22s %20s %11.0f%% %10s %10s %8d\n", s.name, spread(rs, func(r result) float64 { return r.rps }, "%.0f"),
+		fmt.Printf("%-28s %22s %20s %11.0f%% %10s %24s %8d", s.name, spread(rs, func(r result) float64 { return r.rps }, "%.0f"),
 			spread(rs, func(r result) float64 { return r.cpuUS }, "%.1f"),
 			medianOf(floats(rs, result.busy)),
 			median(rs, func(r result) time.Duration { return r.p50 }).Round(time.Microsecond),
-			median(rs, func(r result) time.Duration { return r.p99 }).Round(time.Microsecond), sum(rs, func(r result) int { return r.errors }))
+			spread(rs, result.p99ms, "%.2f")+" ms", sum(rs, func(r result) int { return r.errors }))
+		if throttled {
+			fmt.Printf(" %9.0f%%", 100*medianOf(floats(rs, func(r result) float64 { return r.throttled })))
+		}
+		fmt.Println()
 	}
-	return runs, nil
+}
+
+// runCapped runs the client against s as fast as it goes and, when s is CPU-limited, notes how
+// often the limit held it back.
+func runCapped(drv driver, s server, capped bool) (result, error) {
+	if !capped {
+		return drv.run(s, 0)
+	}
+	p0, t0, err := s.cap.throttling()
+	if err != nil {
+		return result{}, err
+	}
+	res, err := drv.run(s, 0)
+	if err != nil {
+		return res, err
+	}
+	p1, t1, err := s.cap.throttling()
+	if p1 > p0 {
+		res.throttled = float64(t1-t0) / float64(p1-p0)
+	}
+	return res, err
+}
+
+func anyErrors(runs [][]result) bool {
+	for _, rs := range runs {
+		if sum(rs, func(r result) int { return r.errors }) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // compare prints portcullis's ratios to every other server, taken round by round, and returns
 // the verdicts on the baselines' targets.
-func compare(drv driver, servers []server, runs [][]result) (verdicts []string) {
+func compare(client string, servers []server, runs [][]result) (verdicts []string) {
 	for i, base := range servers {
 		if i == pcIndex {
 			continue
@@ -257,38 +339,38 @@ func compare(drv driver, servers []server, runs [][]result) (verdicts []string) 
 			continue // the variant: compared, not a target
 		}
 		verdicts = append(verdicts,
-			verdict(fmt.Sprintf("%s Checks/s, portcullis / %s", drv.id, base.name), medianOf(rate), ">=", 1.0),
-			verdict(fmt.Sprintf("%s server CPU per Check, portcullis / %s", drv.id, base.name), medianOf(cpu), "<=", 1.0))
+			verdict(fmt.Sprintf("%s Checks/s, portcullis / %s", client, base.name), medianOf(rate), ">=", 1.0),
+			verdict(fmt.Sprintf("%s server CPU per Check, portcullis / %s", client, base.name), medianOf(cpu), "<=", 1.0))
 	}
 	return verdicts
 }
 
 // halfRate measures latency where it matters: each server held to half the rate it reached,
-// not at saturation. It returns the verdict on portcullis's p99 and the errors the client saw.
-func halfRate(drv driver, servers []server, runs [][]result, o options) (v string, errors int, err error) {
-	fmt.Printf("\nat half the maximum rate (%s held to it), concurrency %d, %s per server\n", drv.name, o.c, o.duration)
-	fmt.Printf("%-28s %12s %14s %12s %10s %10s %8s\n", "server", "Checks/s", "CPU µs/Check", "client busy", "p50", "p99", "errors")
-	var p99 time.Duration
+// not at saturation, in interleaved rounds, since one p99 of a few seconds on a shared machine
+// swings by milliseconds. It returns the verdict on portcullis's median p99, and whether the
+// client saw errors.
+func halfRate(drv driver, servers []server, saturated [][]result, o options) (v string, failed bool, err error) {
+	rate := map[string]int{}
 	for i, s := range servers {
-		half, err := drv.run(s, int(medianOf(floats(runs[i], func(r result) float64 { return r.rps }))/2))
-		if err != nil {
-			return "", 0, err
-		}
-		fmt.Printf("%-28s %12.0f %14.1f %11.0f%% %10s %10s %8d\n", half.name, half.rps, half.cpuUS, half.busy(),
-			half.p50.Round(time.Microsecond), half.p99.Round(time.Microsecond), half.errors)
-		errors += half.errors
-		if i == pcIndex {
-			p99 = half.p99
-		}
+		rate[s.name] = int(medianOf(floats(saturated[i], func(r result) float64 { return r.rps })) / 2)
 	}
-	return verdict(drv.id+" portcullis p99 at half its maximum rate, ms", float64(p99)/float64(time.Millisecond), "<", 2.0), errors, nil
+	runs, err := interleave(servers, o.rounds, func(s server) (result, error) { return drv.run(s, rate[s.name]) })
+	if err != nil {
+		return "", false, err
+	}
+	fmt.Printf("\nat half the maximum rate (%s held to it), concurrency %d, %d rounds of %s per server\n", drv.name, o.c, o.rounds, o.duration)
+	table(servers, runs, false)
+	p99 := medianOf(floats(runs[pcIndex], result.p99ms))
+	return verdict(drv.id+" portcullis p99 at half its maximum rate (median of rounds), ms", p99, "<", 2.0), anyErrors(runs), nil
 }
 
-// server is one gRPC server under load: its name, address and process.
+// server is one gRPC server under load: its name, address and process, and the cgroup that
+// can limit its CPU.
 type server struct {
 	name string
 	addr string
 	pid  int
+	cap  *cpuCap
 }
 
 func floats(rs []result, f func(result) float64) []float64 {

@@ -26,7 +26,9 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 		return &entry.Value, true
 	}
 	// The fetch may run on after this caller gave up waiting, so it writes only latency, which is
-	// read only when this caller received the fetch's result.
+	// read only when this caller received the fetch's result. It also reads the request's state
+	// (key, t, id) for as long as it runs, so that state must not be reused.
+	d.state = nil
 	var latency time.Duration
 	fetch := func(ctx context.Context, ans *Answer) (int64, time.Duration, error) {
 		return e.callBackend(ctx, req, t, id, ans, &latency)

@@ -84,6 +84,7 @@ type Decision struct {
 
 	key    [32]byte // the identity's cache key
 	hasKey bool
+	state  *state // the allocation d lives in, while it may go back to the pool (see Release)
 }
 
 // TokenHash names the identity in logs: a prefix of its cache key, a sha256 over the identity

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,8 @@ type Engine struct {
 	backendSlots sync.Map // authorizer UID -> chan struct{}
 	maxBackend   int
 	queueWait    time.Duration
+
+	states sync.Pool // *state: requests' allocations given back by Release
 }
 
 // New makes an Engine serving snap.
@@ -136,9 +139,14 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 	if start.IsZero() {
 		start = e.now()
 	}
-	// One allocation holds everything this request needs; the Decision is returned from it.
-	st := &state{}
+	// One allocation holds everything this request needs, the methodArn's bytes among them; the
+	// Decision is returned from it, and Release gives it back for the next request.
+	st, _ := e.states.Get().(*state)
+	if st == nil {
+		st = new(state)
+	}
 	d := &st.d
+	d.state = st
 	d.RequestID = req.RequestID
 	var span trace.Span
 	if e.tracer != nil {
@@ -151,6 +159,20 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 	}
 	e.logDecision(ctx, d)
 	return d
+}
+
+// Release hands back d, which must not be used afterwards, nor anything of it that the caller
+// did not copy: the next request's Decide reuses its memory. Call it once the answer is built.
+// A Decision whose request started a backend call is left to the garbage collector instead, since
+// that call may outlive the request and goes on reading the request's state; so is a Decision
+// from Reject.
+func (e *Engine) Release(d *Decision) {
+	st := d.state
+	if st == nil {
+		return
+	}
+	*st = state{}
+	e.states.Put(st)
 }
 
 // Reject records a request answered without a lookup, still counted and logged: BadRequest for
@@ -216,7 +238,8 @@ func (e *Engine) logDecision(ctx context.Context, d *Decision) {
 		slog.String("token_hash", d.TokenHash()),
 		slog.Bool("cached", d.Cached),
 		slog.String("request_id", d.RequestID),
-		slog.String("method_arn", d.MethodArn),
+		// A copy: the methodArn's bytes are reused after Release, and a handler may keep a record.
+		slog.String("method_arn", strings.Clone(d.MethodArn)),
 	}
 	if d.Backend > 0 {
 		attrs = append(attrs, slog.Float64("backend_ms", float64(d.Backend.Microseconds())/1000))

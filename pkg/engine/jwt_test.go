@@ -101,8 +101,10 @@ func BenchmarkDecideCachedJWT(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if d := e.Decide(ctx, r); d.Outcome != Allow || !d.Cached {
+		d := e.Decide(ctx, r)
+		if d.Outcome != Allow || !d.Cached {
 			b.Fatal(d.Outcome)
 		}
+		e.Release(d)
 	}
 }

@@ -21,7 +21,7 @@ type target struct {
 	methodArn  string
 	authorizer *config.Authorizer // nil: no identity needed
 	// arn holds methodArn's bytes for most requests, so that it costs no allocation of its own:
-	// a target lives in the request's one allocation (state), as long as the Decision does.
+	// a target lives in the request's one allocation (state), which Release pools.
 	arn [arnBufferBytes]byte
 }
 
@@ -55,7 +55,9 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 	t.route, t.match = api.Route[m.Index], m
 	t.routeKey = t.route.Key(req.Method)
 	b := arn.Append(t.arn[:0], api.Region, api.AccountID, api.APIID, api.Stage, req.Method, path)
-	// b is written once, here, and never changed after, so a string may share its bytes.
+	// b is written once, here, and not changed while the Decision is in use, so a string may
+	// share its bytes. Release zeroes them for the next request: nothing may keep this string
+	// past Release (the decision log and the trace span are written before it).
 	t.methodArn = unsafe.String(unsafe.SliceData(b), len(b))
 	d.Route, d.MethodArn = t.routeKey, t.methodArn
 

@@ -89,6 +89,9 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 		return deny(s.engine.Reject(ctx, engine.BadRequest, id, perr), id), nil
 	}
 	d := s.engine.Decide(ctx, req)
+	// The response is built from the snapshot, the request and the cached answer, never from d's
+	// own memory, so d can go back as soon as the response exists.
+	defer s.engine.Release(d)
 	id := safeRequestID(req.RequestID)
 	if d.Outcome == engine.Allow {
 		resp, err := allow(d, req, s.engine, id)

@@ -1,6 +1,7 @@
 package extauthz
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/portcullis-dev/portcullis/pkg/config"
@@ -421,4 +423,90 @@ func TestDenialsShareOnlyConstantParts(t *testing.T) {
 			t.Errorf("outcome %d %s: gRPC %d HTTP %d, want %d %d", tc.d.Outcome, tc.d.Protocol, r.GetStatus().GetCode(), r.GetDeniedResponse().GetStatus().GetCode(), tc.code, tc.http)
 		}
 	}
+}
+
+// The engine reuses a Decision's memory once Check has built its response, and zeroes it before
+// Check returns. A response that borrowed a string from it would show NULs as soon as it is
+// returned, and other requests' bytes later: every string of every response must be whole when
+// Check returns, and still the same after many more Checks.
+func TestResponsesOutliveTheirReleasedDecisions(t *testing.T) {
+	e, _ := allowingEngine(t)
+	s := New(e, Options{})
+	ctx := context.Background()
+	requests := []*authv3.CheckRequest{
+		check("rest.example.com", "/closed", map[string]string{"authorization": "t", "x-request-id": "r1"}),
+		check("rest.example.com", "/open", map[string]string{"x-request-id": "r2"}),
+		check("rest.example.com", "/closed", map[string]string{"x-request-id": "r3"}),
+		check("rest.example.com", "/open/deeper/path", map[string]string{"x-request-id": "r4"}),
+	}
+	s.Check(ctx, requests[0]) // the backend call: its Decision is not pooled, the next ones are
+	held := make([]*authv3.CheckResponse, len(requests))
+	wires := make([][]byte, len(requests))
+	for i, in := range requests {
+		held[i], _ = s.Check(ctx, in)
+		wires[i] = deterministic(t, reparsed(t, held[i]))
+		eachString(reparsed(t, held[i]).ProtoReflect(), func(v string) {
+			if strings.ContainsRune(v, 0) {
+				t.Errorf("response %d holds a zeroed string %q: it borrowed the released Decision's memory", i, v)
+			}
+		})
+	}
+	for i := range 50 {
+		s.Check(ctx, requests[i%len(requests)])
+	}
+	for i := range held {
+		if !bytes.Equal(deterministic(t, reparsed(t, held[i])), wires[i]) {
+			t.Errorf("response %d changed after later Checks: %v", i, held[i])
+		}
+	}
+}
+
+// reparsed is m encoded and decoded again, so that the parts a response carries encoded (as
+// unknown fields) are fields again.
+func reparsed(t *testing.T, m *authv3.CheckResponse) *authv3.CheckResponse {
+	t.Helper()
+	out := &authv3.CheckResponse{}
+	if err := proto.Unmarshal(mustMarshal(t, m), out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// eachString calls visit with every string in m: fields, lists, map keys and values, nested.
+func eachString(m protoreflect.Message, visit func(string)) {
+	value := func(fd protoreflect.FieldDescriptor, v protoreflect.Value) {
+		switch {
+		case fd.Kind() == protoreflect.StringKind:
+			visit(v.String())
+		case fd.Message() != nil:
+			eachString(v.Message(), visit)
+		}
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			for i := range v.List().Len() {
+				value(fd, v.List().Get(i))
+			}
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				visit(k.String())
+				value(fd.MapValue(), mv)
+				return true
+			})
+		default:
+			value(fd, v)
+		}
+		return true
+	})
+}
+
+// deterministic encodes m with its map entries in order, so that equal messages give equal bytes.
+func deterministic(t *testing.T, m proto.Message) []byte {
+	t.Helper()
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

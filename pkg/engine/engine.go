@@ -164,15 +164,17 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 // Release hands back d, which must not be used afterwards, nor anything of it that the caller
 // did not copy: the next request's Decide reuses its memory. Call it once the answer is built.
 // A Decision whose request started a backend call is left to the garbage collector instead, since
-// that call may outlive the request and goes on reading the request's state; so is a Decision
-// from Reject.
-func (e *Engine) Release(d *Decision) {
+// that call may outlive the request and goes on reading the request's state and the Request;
+// so is a Decision from Reject. Release reports whether it took d back: only then may the
+// caller reuse the Request too.
+func (e *Engine) Release(d *Decision) bool {
 	st := d.state
 	if st == nil {
-		return
+		return false
 	}
 	*st = state{}
 	e.states.Put(st)
+	return true
 }
 
 // Reject records a request answered without a lookup, still counted and logged: BadRequest for

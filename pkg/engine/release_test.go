@@ -34,7 +34,9 @@ func TestReleaseKeepsAnOutlivingFetchsState(t *testing.T) {
 	if d.Outcome == Allow {
 		t.Fatalf("a caller that gave up was allowed: %v", d.Outcome)
 	}
-	e.Release(d)
+	if e.Release(d) {
+		t.Fatal("Release took back a Decision whose backend call is still running")
+	}
 	// The next request takes what went back to the pool, if anything did, and holds it, with its
 	// own key in it, while the slow flight stores its answer.
 	held := e.Decide(context.Background(), other)
@@ -52,6 +54,9 @@ func TestReleaseKeepsAnOutlivingFetchsState(t *testing.T) {
 	d = e.Decide(context.Background(), other)
 	if d.PrincipalID != "user-other" || !d.Cached {
 		t.Fatalf("other after the slow flight stored: %q, cached %v", d.PrincipalID, d.Cached)
+	}
+	if !e.Release(d) {
+		t.Fatal("Release did not take back a cached allow's Decision")
 	}
 	if n, m := fb.Calls("slow"), fb.Calls("other"); n != 1 || m != 1 {
 		t.Fatalf("backend calls: slow %d, other %d; want 1 each", n, m)

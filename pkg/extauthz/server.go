@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,8 @@ type Server struct {
 
 	maxInflight int64
 	inflight    atomic.Int64
+
+	requests sync.Pool // *request.Request, reused when the engine took its Decision back
 }
 
 // Options configure a Server.
@@ -83,15 +86,25 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 	if s.prop != nil {
 		ctx = s.prop.Extract(ctx, propagation.MapCarrier(in.GetAttributes().GetRequest().GetHttp().GetHeaders()))
 	}
-	req, perr := request.FromCheck(in, s.now())
-	if perr != nil {
+	req, _ := s.requests.Get().(*request.Request)
+	if req == nil {
+		req = new(request.Request)
+	}
+	if perr := request.FromCheckInto(req, in, s.now()); perr != nil {
+		s.requests.Put(req)
 		id := requestID(in)
 		return deny(s.engine.Reject(ctx, engine.BadRequest, id, perr), id), nil
 	}
 	d := s.engine.Decide(ctx, req)
-	// The response is built from the snapshot, the request and the cached answer, never from d's
-	// own memory, so d can go back as soon as the response exists.
-	defer s.engine.Release(d)
+	// The response is built from the snapshot, the CheckRequest's strings and the cached answer,
+	// never from the memory of d or of the Request struct, so both can go back as soon as the
+	// response exists.
+	defer func() {
+		if s.engine.Release(d) {
+			*req = request.Request{}
+			s.requests.Put(req)
+		}
+	}()
 	id := safeRequestID(req.RequestID)
 	if d.Outcome == engine.Allow {
 		resp, err := allow(d, req, s.engine, id)

@@ -14,38 +14,47 @@ import (
 //
 // The returned Request shares the headers and context extensions maps with req.
 func FromCheck(req *authv3.CheckRequest, now time.Time) (*Request, error) {
+	r := &Request{}
+	if err := FromCheckInto(r, req, now); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// FromCheckInto is FromCheck writing into r, all of it, so that a caller can reuse Requests.
+func FromCheckInto(r *Request, req *authv3.CheckRequest, now time.Time) error {
 	attrs := req.GetAttributes()
 	h := attrs.GetRequest().GetHttp()
 	if h == nil {
-		return nil, ErrNoHTTPAttributes
+		return ErrNoHTTPAttributes
 	}
 	target := h.GetPath()
 	if len(target) > MaxPathBytes {
-		return nil, fmt.Errorf("%w: request target of %d bytes, limit %d", ErrTooLarge, len(target), MaxPathBytes)
+		return fmt.Errorf("%w: request target of %d bytes, limit %d", ErrTooLarge, len(target), MaxPathBytes)
 	}
 	headers, err := headersOf(h)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	method, err := methodOf(h.GetMethod())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	host, err := hostOf(h.GetHost())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Envoy fills both from the same request line; a :path that says otherwise means the
 	// request was not built by Envoy, or was changed on the way, and may route elsewhere.
 	if p, ok := headers[":path"]; ok && p != target {
-		return nil, fmt.Errorf("%w: the :path header disagrees with the request path", ErrBadPath)
+		return fmt.Errorf("%w: the :path header disagrees with the request path", ErrBadPath)
 	}
 	rawPath, rawQuery := SplitTarget(target)
 	path, err := CleanPath(rawPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &Request{
+	*r = Request{
 		Method:            method,
 		Host:              host,
 		Authority:         h.GetHost(),
@@ -59,7 +68,8 @@ func FromCheck(req *authv3.CheckRequest, now time.Time) (*Request, error) {
 		RequestID:         requestID(h, headers),
 		ContextExtensions: attrs.GetContextExtensions(),
 		Time:              now,
-	}, nil
+	}
+	return nil
 }
 
 // requestID is the client's or Envoy's x-request-id. Envoy also copies its stream's request ID

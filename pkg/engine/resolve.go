@@ -57,7 +57,7 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 	b := arn.Append(t.arn[:0], api.Region, api.AccountID, api.APIID, api.Stage, req.Method, path)
 	// b is written once, here, and not changed while the Decision is in use, so a string may
 	// share its bytes. Release zeroes them for the next request: nothing may keep this string
-	// past Release (the decision log and the trace span are written before it).
+	// past Release (the decision log copies it; the trace span does not carry it).
 	t.methodArn = unsafe.String(unsafe.SliceData(b), len(b))
 	d.Route, d.MethodArn = t.routeKey, t.methodArn
 

@@ -97,6 +97,13 @@ func (c *cpuCap) remove() error {
 // capServers puts every server in a cgroup of its own, with no limit yet, and returns the
 // cgroups made, which removeCaps deletes, also after an error.
 func capServers(servers []server) ([]*cpuCap, error) {
+	// A run stopped by a signal leaves its cgroups behind, empty once its servers died with it.
+	for _, root := range []string{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup"} {
+		stale, _ := filepath.Glob(filepath.Join(root, "portcullis-load-*"))
+		for _, dir := range stale {
+			_ = os.Remove(dir) // fails, harmlessly, for one still in use
+		}
+	}
 	var caps []*cpuCap
 	for i := range servers {
 		c, err := newCPUCap(fmt.Sprintf("portcullis-load-%d-%d", os.Getpid(), i))

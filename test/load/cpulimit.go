@@ -114,6 +114,11 @@ func capServers(servers []server) ([]*cpuCap, error) {
 		if err := c.add(servers[i].pid); err != nil {
 			return caps, fmt.Errorf("moving %s into %s: %w", servers[i].name, c.dir, err)
 		}
+		// Tried now, so that a cgroup whose quota cannot be set skips the pass rather than
+		// failing it halfway.
+		if err := c.set(0); err != nil {
+			return caps, fmt.Errorf("setting a quota on %s: %w", c.dir, err)
+		}
 		servers[i].cap = c
 	}
 	return caps, nil

@@ -72,6 +72,36 @@ func TestGetOrFetch(t *testing.T) {
 			t.Fatalf("after ttl: cached=%v value=%q calls=%d", cached, e.Value, calls.Load())
 		}
 	})
+	t.Run("an expired entry is replaced in the store", func(t *testing.T) {
+		// Entries carry their expiry themselves (ristretto is given none): the fetch after
+		// expiry must replace the stored entry, not only the write-through map's.
+		clk := &clock{now: time.Unix(1000, 0)}
+		c, err := New[string](Options{MaxBytes: 1 << 20, RecentEntries: 1, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		var calls atomic.Int64
+		k := keyOf(6)
+		fromStore := func(want string, other Key) {
+			t.Helper()
+			c.store.Wait()
+			c.GetOrFetch(ctx, &other, answer("o", time.Hour, &calls)) // k leaves the write-through map
+			if e, ok := c.Get(&k); !ok || e.Value != want {
+				t.Fatalf("store holds %v (found %v), want %q", e, ok, want)
+			}
+		}
+		c.GetOrFetch(ctx, &k, answer("a", 10*time.Second, &calls))
+		fromStore("a", keyOf(7))
+		clk.Advance(11 * time.Second)
+		if _, ok := c.Get(&k); ok {
+			t.Fatal("an expired entry was served")
+		}
+		if e, cached, _ := c.GetOrFetch(ctx, &k, answer("b", 10*time.Second, &calls)); cached || e.Value != "b" {
+			t.Fatalf("after expiry: cached=%v value=%q", cached, e.Value)
+		}
+		fromStore("b", keyOf(8))
+	})
 	t.Run("zero ttl is never cached", func(t *testing.T) {
 		c := newTestCache(t, nil)
 		var calls atomic.Int64

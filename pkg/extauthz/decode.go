@@ -44,10 +44,7 @@ func decodeAttributes(b []byte, a *authv3.AttributeContext) bool {
 		case 4:
 			return decodeRequest(v, orNew(&a.Request))
 		case 10:
-			if a.ContextExtensions == nil {
-				a.ContextExtensions = make(map[string]string, countFields(b, 10))
-			}
-			return addStringEntry(v, a.ContextExtensions)
+			return addStringEntry(&a.ContextExtensions, v, b, 10)
 		case 11:
 			return mergeStandard(v, orNew(&a.MetadataContext))
 		case 12:
@@ -73,10 +70,7 @@ func decodePeer(b []byte, p *authv3.AttributeContext_Peer) bool {
 		case 2:
 			return setString(&p.Service, v)
 		case 3:
-			if p.Labels == nil {
-				p.Labels = make(map[string]string, countFields(b, 3))
-			}
-			return addStringEntry(v, p.Labels)
+			return addStringEntry(&p.Labels, v, b, 3)
 		case 4:
 			return setString(&p.Principal, v)
 		case 5:
@@ -155,10 +149,7 @@ func decodeHTTP(b []byte, h *authv3.AttributeContext_HttpRequest) bool {
 		case 2:
 			return setString(&h.Method, v)
 		case 3:
-			if h.Headers == nil {
-				h.Headers = make(map[string]string, countFields(b, 3))
-			}
-			return addStringEntry(v, h.Headers)
+			return addStringEntry(&h.Headers, v, b, 3)
 		case 4:
 			return setString(&h.Path, v)
 		case 5:
@@ -183,9 +174,11 @@ func decodeHTTP(b []byte, h *authv3.AttributeContext_HttpRequest) bool {
 	})
 }
 
-// addStringEntry adds one map<string, string> entry to m. An entry missing its key or value has
-// the empty string for it, as in proto.Unmarshal; a later entry for the same key replaces it.
-func addStringEntry(b []byte, m map[string]string) bool {
+// addStringEntry adds the map<string, string> entry b to *m, the map field numbered field of the
+// message msg, making the map at its size on the first entry rather than growing it entry by entry. An
+// entry missing its key or value has the empty string for it, as in proto.Unmarshal; a later
+// entry for the same key replaces it.
+func addStringEntry(m *map[string]string, b, msg []byte, field protowire.Number) bool {
 	var key, value []byte
 	ok := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) bool {
 		if typ != protowire.BytesType || !utf8.Valid(v) {
@@ -202,7 +195,10 @@ func addStringEntry(b []byte, m map[string]string) bool {
 		return true
 	})
 	if ok {
-		m[text(key)] = text(value)
+		if *m == nil {
+			*m = make(map[string]string, countFields(msg, field))
+		}
+		(*m)[text(key)] = text(value)
 	}
 	return ok
 }
@@ -256,8 +252,7 @@ func eachField(b []byte, f func(num protowire.Number, typ protowire.Type, v []by
 	return true
 }
 
-// countFields counts the fields numbered num in the message b, so that a map is made once at
-// its size rather than grown entry by entry.
+// countFields counts the fields numbered num in the message b.
 func countFields(b []byte, num protowire.Number) int {
 	n := 0
 	eachField(b, func(got protowire.Number, _ protowire.Type, _ []byte) bool {

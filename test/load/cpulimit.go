@@ -18,7 +18,8 @@ type cpuCap struct {
 	v2  bool
 }
 
-// capPeriod is the CFS period: short, so a throttled server waits milliseconds, not 100 ms.
+// capPeriodUS is the CFS period, in microseconds: short, so a throttled server waits
+// milliseconds, not 100 ms.
 const capPeriodUS = 10000
 
 // newCPUCap makes an empty cgroup named name under the cpu controller, v1 or v2.

@@ -141,7 +141,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer func() { pc.Process.Kill(); pc.Wait() }()
+	defer stop(pc)
 	// The second baseline answers with Portcullis's own cached-allow response, byte for byte, so
 	// both sides of that comparison cost the load client the same to read.
 	answer := filepath.Join(dir, "answer.json")
@@ -152,12 +152,12 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer func() { noop.Process.Kill(); noop.Wait() }()
+	defer stop(noop)
 	same, sameAddr, err := startServer(noopBin, nil, "-addr", "127.0.0.1:0", "-answer", answer)
 	if err != nil {
 		return err
 	}
-	defer func() { same.Process.Kill(); same.Wait() }()
+	defer stop(same)
 
 	servers := []server{
 		{name: "no-op, empty OK", addr: noopAddr, pid: noop.Process.Pid},
@@ -169,7 +169,7 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		defer func() { vc.Process.Kill(); vc.Wait() }()
+		defer stop(vc)
 		if err := saveAnswer(vAddr, filepath.Join(dir, "variant.json")); err != nil {
 			return err
 		}
@@ -189,26 +189,11 @@ func run(o options) error {
 		if !slices.Contains(o.clients, drv.id) {
 			continue
 		}
-		runs, err := saturate(drv, servers, o, 0)
+		v, clientFailed, err := passes(drv, servers, o)
 		if err != nil {
 			return err
 		}
-		// With server-bound rounds to come, the rate of these is the client's, not a target.
-		verdicts = append(verdicts, compare(drv.id, servers, runs, o.cpuLimit == 0)...)
-		half, halfFailed, err := halfRate(drv, servers, runs, o)
-		if err != nil {
-			return err
-		}
-		verdicts = append(verdicts, half)
-		failed = failed || halfFailed || anyErrors(runs)
-		if o.cpuLimit > 0 {
-			limited, err := saturate(drv, servers, o, o.cpuLimit)
-			if err != nil {
-				return err
-			}
-			verdicts = append(verdicts, compare(fmt.Sprintf("%s at %g CPU", drv.id, o.cpuLimit), servers, limited, true)...)
-			failed = failed || anyErrors(limited)
-		}
+		verdicts, failed = append(verdicts, v...), failed || clientFailed
 	}
 	fmt.Println("\ntargets (issue: faster than the bare server, no more CPU, p99 under 2 ms at half rate):")
 	if o.cpuLimit > 0 {
@@ -221,6 +206,38 @@ func run(o options) error {
 		return fmt.Errorf("the load clients reported errors")
 	}
 	return nil
+}
+
+// passes runs one load client's passes over the servers: flat out, held to half rate, and flat
+// out again with the servers CPU-limited when o.cpuLimit is set. It returns the verdicts, and
+// whether the client saw errors.
+func passes(drv driver, servers []server, o options) (verdicts []string, failed bool, err error) {
+	runs, err := saturate(drv, servers, o, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	// With server-bound rounds to come, the rate of these is the client's, not a target.
+	verdicts = compare(drv.id, servers, runs, o.cpuLimit == 0)
+	half, halfFailed, err := halfRate(drv, servers, runs, o)
+	if err != nil {
+		return nil, false, err
+	}
+	verdicts, failed = append(verdicts, half), halfFailed || anyErrors(runs)
+	if o.cpuLimit > 0 {
+		limited, err := saturate(drv, servers, o, o.cpuLimit)
+		if err != nil {
+			return nil, false, err
+		}
+		verdicts = append(verdicts, compare(fmt.Sprintf("%s at %g CPU", drv.id, o.cpuLimit), servers, limited, true)...)
+		failed = failed || anyErrors(limited)
+	}
+	return verdicts, failed, nil
+}
+
+// stop kills a server started by startServer and waits for it.
+func stop(cmd *exec.Cmd) {
+	cmd.Process.Kill()
+	cmd.Wait()
 }
 
 // pcIndex is portcullis's place among the servers; those before it are the baselines, the one
@@ -259,7 +276,7 @@ func saturate(drv driver, servers []server, o options, limit float64) ([][]resul
 		}
 		defer setCaps(servers, 0)
 	}
-	runs, err := interleave(servers, o.rounds, func(s server) (result, error) { return runCapped(drv, s, limit > 0) })
+	runs, err := interleave(servers, o.rounds, func(_ int, s server) (result, error) { return runCapped(drv, s, limit > 0) })
 	if err != nil {
 		return nil, err
 	}
@@ -274,12 +291,12 @@ func saturate(drv driver, servers []server, o options, limit float64) ([][]resul
 
 // interleave runs every server rounds times, each round in another order, so that the
 // machine's own drift (frequency, neighbours) falls on all of them alike.
-func interleave(servers []server, rounds int, run func(server) (result, error)) ([][]result, error) {
+func interleave(servers []server, rounds int, run func(i int, s server) (result, error)) ([][]result, error) {
 	runs := make([][]result, len(servers))
 	for r := range rounds {
 		for k := range servers {
 			i := (k + r) % len(servers)
-			res, err := run(servers[i])
+			res, err := run(i, servers[i])
 			if err != nil {
 				return nil, err
 			}
@@ -367,11 +384,9 @@ func compare(client string, servers []server, runs [][]result, rate bool) (verdi
 // swings by milliseconds. It returns the verdict on portcullis's median p99, and whether the
 // client saw errors.
 func halfRate(drv driver, servers []server, saturated [][]result, o options) (v string, failed bool, err error) {
-	rate := map[string]int{}
-	for i, s := range servers {
-		rate[s.name] = int(medianOf(floats(saturated[i], func(r result) float64 { return r.rps })) / 2)
-	}
-	runs, err := interleave(servers, o.rounds, func(s server) (result, error) { return drv.run(s, rate[s.name]) })
+	runs, err := interleave(servers, o.rounds, func(i int, s server) (result, error) {
+		return drv.run(s, int(medianOf(floats(saturated[i], func(r result) float64 { return r.rps }))/2))
+	})
 	if err != nil {
 		return "", false, err
 	}

@@ -179,41 +179,40 @@ func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		b = data.Materialize()
 	}
 	allowed, code := false, uint64(0)
+	var statusErr error
+	err := eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) {
+		switch {
+		case num == 1 && typ == protowire.BytesType: // status
+			st, _ := protowire.ConsumeBytes(v)
+			statusErr = eachField(st, func(num protowire.Number, typ protowire.Type, v []byte) {
+				if num == 1 && typ == protowire.VarintType {
+					code, _ = protowire.ConsumeVarint(v)
+				}
+			})
+		case num == 3: // ok_response
+			allowed = true
+		}
+	})
+	if err == nil {
+		err = statusErr
+	}
+	*v.(*bool) = allowed && code == 0
+	return err
+}
+
+// eachField calls fn with every field of the message b, its value's bytes as on the wire.
+func eachField(b []byte, fn func(num protowire.Number, typ protowire.Type, v []byte)) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
-		b = b[n:]
-		field := b
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return protowire.ParseError(n)
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			return protowire.ParseError(m)
 		}
-		b = b[n:]
-		switch {
-		case num == 1 && typ == protowire.BytesType: // status
-			st, _ := protowire.ConsumeBytes(field)
-			for len(st) > 0 {
-				snum, styp, sn := protowire.ConsumeTag(st)
-				if sn < 0 {
-					return protowire.ParseError(sn)
-				}
-				st = st[sn:]
-				if snum == 1 && styp == protowire.VarintType {
-					code, sn = protowire.ConsumeVarint(st)
-				} else {
-					sn = protowire.ConsumeFieldValue(snum, styp, st)
-				}
-				if sn < 0 {
-					return protowire.ParseError(sn)
-				}
-				st = st[sn:]
-			}
-		case num == 3: // ok_response
-			allowed = true
-		}
+		fn(num, typ, b[n:n+m])
+		b = b[n+m:]
 	}
-	*v.(*bool) = allowed && code == 0
 	return nil
 }

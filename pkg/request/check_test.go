@@ -3,6 +3,7 @@ package request
 import (
 	"errors"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,27 @@ func withHTTP(edit func(h *authv3.AttributeContext_HttpRequest)) func() *authv3.
 		h := typicalHTTP()
 		edit(h)
 		return checkRequest(h, "", nil)
+	}
+}
+
+// The gRPC front reuses Requests: FromCheckInto must leave nothing of what r held before, even
+// where the new request has no value (no source address, no context extensions, no request id).
+func TestFromCheckIntoOverwritesEverything(t *testing.T) {
+	h := typicalHTTP()
+	delete(h.Headers, "x-request-id")
+	in := checkRequest(h, "", nil)
+	want, err := FromCheck(in, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := &Request{Method: "POST", Host: "old.example.com", Authority: "old", Scheme: "http",
+		Protocol: "HTTP/1.0", RawPath: "/old", Path: "/old", RawQuery: "old=1",
+		Headers: map[string]string{"authorization": "old"}, SourceIP: "198.51.100.1",
+		RequestID: "old-id", ContextExtensions: map[string]string{"authorizer": "NONE"}, Time: time.Unix(1, 0)}
+	if err := FromCheckInto(used, in, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(used, want) {
+		t.Fatalf("reused Request:\n%+v\nwant\n%+v", used, want)
 	}
 }

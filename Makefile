@@ -11,13 +11,19 @@ GHZ_VERSION            := v0.93.0
 HELM_VERSION           := v3.22.0
 CONTROLLER_GEN_VERSION := v0.23.0
 RIE_VERSION            := v0.0.0-20261030222936-bef5c4ba774d
+CADDY_VERSION          := v2.11.9
+GOLANGCI_LINT_VERSION  := v2.15.0
+# The Kubernetes API server the config-source tests run against: the k8s.io version in go.mod.
+APISERVER_VERSION      := v0.37.2
+# Debian packages the tests start real instances of (never the system services).
+SYSTEM_PACKAGES        := nginx-light redis-server
 
 export PATH := $(BIN):$(PATH)
 # go-control-plane compiles its generated vtprotobuf marshalers, which the gRPC codec uses, only
 # with this tag; every go command here (and the ones the tests run) gets it.
 export GOFLAGS += -tags=vtprotobuf
 
-.PHONY: all run build test bench fuzz lint generate image helm-lint tools test-tools clean
+.PHONY: all run build test bench fuzz lint generate image helm-lint tools test-tools system-deps clean
 
 all: build
 
@@ -30,7 +36,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/portcullis ./cmd/portcullis
 
 ## test: vet, race-enabled unit tests and the end-to-end tests of the built binary
-test: test-tools build
+test: system-deps test-tools build
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
@@ -70,9 +76,21 @@ helm-lint: $(BIN)/helm
 	$(BIN)/helm lint deploy/helm/portcullis
 	$(BIN)/helm template portcullis deploy/helm/portcullis > /dev/null
 
+## system-deps: the Debian packages the tests run (nginx, redis-server); installs what is missing, as root
+system-deps:
+	@missing=""; \
+	  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	  command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (apt-get install -y$$missing as root)"; exit 1; fi; \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	    for s in nginx redis-server; do service $$s stop >/dev/null 2>&1 || true; done; \
+	  fi
+
 ## tools: every pinned tool; test-tools: the ones the tests run
 tools: test-tools $(BIN)/ghz $(BIN)/grpcurl
-test-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen
+test-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen $(BIN)/caddy
 
 $(BIN)/grpcurl:
 	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
@@ -84,6 +102,12 @@ $(BIN)/controller-gen:
 	GOBIN=$(BIN) $(GO) install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_GEN_VERSION)
 $(BIN)/aws-lambda-rie:
 	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+$(BIN)/caddy:
+	GOFLAGS= GOBIN=$(BIN) $(GO) install github.com/caddyserver/caddy/v2/cmd/caddy@$(CADDY_VERSION)
+$(BIN)/golangci-lint:
+	GOFLAGS= GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+$(BIN)/apiextensions-apiserver:
+	GOFLAGS= GOBIN=$(BIN) $(GO) install k8s.io/apiextensions-apiserver@$(APISERVER_VERSION)
 
 clean:
 	rm -rf $(BIN)

@@ -23,9 +23,13 @@ export PATH := $(BIN):$(PATH)
 # with this tag; every go command here (and the ones the tests run) gets it.
 export GOFLAGS += -tags=vtprotobuf
 
-.PHONY: all run build test bench fuzz lint generate image helm-lint tools test-tools system-deps clean
+.PHONY: all help run build test bench fuzz lint generate image helm-lint tools test-tools system-deps clean
 
 all: build
+
+## help: every target with what it does
+help:
+	@grep -E '^## [a-z-]+:' $(MAKEFILE_LIST) | sed -e 's/^## //' | awk -F': ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 ## run: serve on the embedded demo config (gRPC :50051, admin :8181)
 run: build

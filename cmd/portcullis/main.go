@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -76,8 +77,10 @@ func newFlagSet(name string, io stdio) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, first filling every flag not given on the command line from its
-// PORTCULLIS_* environment variable (--cache-max-bytes reads PORTCULLIS_CACHE_MAX_BYTES).
+// parseFlags parses args, then fills every flag not given on the command line from its
+// PORTCULLIS_* environment variable (--cache-max-bytes reads PORTCULLIS_CACHE_MAX_BYTES). Like
+// the flag package does for the command line, it prints what is wrong with the environment to
+// the flag set's output, so a caller only has to turn the error into an exit code (flagsExit).
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,9 +100,20 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 		}
 	})
 	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "; "))
+		err := fmt.Errorf("%s", strings.Join(errs, "; "))
+		fmt.Fprintf(fs.Output(), "%s: %v\n", fs.Name(), err)
+		return err
 	}
 	return nil
+}
+
+// flagsExit is the exit code for an error of parseFlags: 0 when -h or --help asked for the
+// usage (which the flag set has printed), 2 for anything wrong.
+func flagsExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 // listFlag is a repeatable string flag (--config a --config b, or PORTCULLIS_CONFIG=a,b).

@@ -61,9 +61,9 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.Float64Var(&f.traceRatio, "trace-sample-ratio", 1, "share of traces sampled when Envoy sent no sampling decision")
 	f.grpc.register(fs)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		return 2
+		return flagsExit(err)
 	}
-	if err := f.grpc.validate(); err != nil {
+	if err := f.validate(); err != nil {
 		fmt.Fprintln(io.err, "portcullis serve:", err)
 		return 2
 	}
@@ -77,6 +77,19 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 		return 1
 	}
 	return 0
+}
+
+// validate refuses flag values out of their range, which the flag package cannot say.
+func (f *serveFlags) validate() error {
+	for _, r := range []struct {
+		name  string
+		value float64
+	}{{"--decision-log-rate", f.decisionLogRate}, {"--trace-sample-ratio", f.traceRatio}} {
+		if !(r.value >= 0 && r.value <= 1) { // NaN too
+			return fmt.Errorf("%s: a share from 0 to 1, got %v", r.name, r.value)
+		}
+	}
+	return f.grpc.validate()
 }
 
 func newLogger(io stdio, level string) (*slog.Logger, error) {
@@ -152,7 +165,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	errc := make(chan error, 2)
 	go func() { errc <- gs.Serve(grpcLis) }()
 	go func() { errc <- hsrv.Serve(httpLis) }()
-	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
+	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(), "codec", codecName())
 
 	changed := make(chan struct{}, 1)
 	if len(f.configs) > 0 {

@@ -32,7 +32,7 @@ func runTestInvoke(ctx context.Context, args []string, io stdio) int {
 	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
 	sourceIP := fs.String("source-ip", "127.0.0.1", "client address")
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		return 2
+		return flagsExit(err)
 	}
 	in, err := checkRequest(*method, *rawURL, headers, *sourceIP)
 	if err != nil {

@@ -20,7 +20,7 @@ func runToken(_ context.Context, args []string, io stdio) int {
 	ttl := fs.Duration("ttl", time.Hour, "lifetime")
 	fs.Var(&claims, "claim", "extra claim k=v, repeatable")
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		return 2
+		return flagsExit(err)
 	}
 	extra := map[string]any{}
 	for _, c := range claims {

@@ -15,7 +15,7 @@ func runValidate(ctx context.Context, args []string, io stdio) int {
 	fs := newFlagSet("validate", io)
 	fs.Var(&configs, "config", "config file or directory (repeatable)")
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
-		return 2
+		return flagsExit(err)
 	}
 	configs = append(configs, fs.Args()...)
 	if len(configs) == 0 {

@@ -3,13 +3,14 @@ package identity
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 )
 
-// Key is the decision cache key of an identity: sha256 over the authorizer's uid, its spec
-// generation and each identity value, every one prefixed with its length so that no two
-// different inputs share an encoding (("ab", "c") and ("a", "bc") differ). It does not allocate.
-func Key(authorizerUID, generation string, values []string) [32]byte {
+// Key is the decision cache key of an identity: sha256 over the authorizer's uid (which changes
+// with its spec), the name of the Api the answer is kept for (answers are cached per Api, as API
+// Gateway caches per API) and each identity value, every one prefixed with its length so that no
+// two different inputs share an encoding (("ab", "c") and ("a", "bc") differ). It does not
+// allocate.
+func Key(authorizerUID, api string, values []string) [32]byte {
 	h := sha256.New()
 	// Strings are copied through a stack buffer: converting them to []byte for Write would
 	// allocate for anything longer than a few dozen bytes.
@@ -24,18 +25,11 @@ func Key(authorizerUID, generation string, values []string) [32]byte {
 		}
 	}
 	write(authorizerUID)
-	write(generation)
+	write(api)
 	for _, v := range values {
 		write(v)
 	}
 	var sum [32]byte
 	h.Sum(sum[:0])
 	return sum
-}
-
-// ShortHash returns the first 12 hex characters of the sha256 of a token: enough to correlate
-// log lines, useless for recovering the token.
-func ShortHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:6])
 }

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -47,14 +46,6 @@ func TestKeyEncoding(t *testing.T) {
 	}
 	if got := Key("tokens", "7", []string{"Bearer abc", long}); got != sha256.Sum256(want) {
 		t.Fatalf("Key = %x, want sha256 of the length-prefixed encoding %x", got, sha256.Sum256(want))
-	}
-}
-
-func TestShortHash(t *testing.T) {
-	sum := sha256.Sum256([]byte("secret-token"))
-	want := hex.EncodeToString(sum[:])[:12]
-	if got := ShortHash("secret-token"); got != want {
-		t.Fatalf("ShortHash = %q, want %q", got, want)
 	}
 }
 

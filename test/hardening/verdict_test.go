@@ -110,19 +110,6 @@ func expectOneOf(t testing.TB, what string, v verdict, ws ...want) bool {
 	return false
 }
 
-// expectDenied counts one checked decision that must not be an allow (for inputs whose exact status
-// depends on the environment, such as a DNS failure that a resolver may report late).
-func expectDenied(t testing.TB, what string, v verdict) bool {
-	t.Helper()
-	counts.decisions.Add(1)
-	if v.code != codes.OK && v.status >= 400 {
-		return true
-	}
-	counts.wrong.Add(1)
-	t.Errorf("%s: got %s, want a denial", what, v)
-	return false
-}
-
 // wrongDecision records a decision found wrong by a check other than the status (a header a
 // client smuggled upstream, an allow decided on another path than the upstream's).
 func wrongDecision(t testing.TB, format string, args ...any) {

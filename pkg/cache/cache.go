@@ -114,7 +114,9 @@ func (c *Cache[V]) Get(k *Key) (*Entry[V], bool) {
 type Fetch[V any] func(ctx context.Context, v *V) (cost int64, ttl time.Duration, err error)
 
 // GetOrFetch returns the entry for k, calling fetch once for all concurrent callers of one cold
-// key. cached reports whether the answer came from the cache. Errors are never cached.
+// key. cached is false only for the caller whose fetch made the entry; the callers that waited
+// for that fetch get true, as they would had the entry been stored a moment earlier. Errors are
+// never cached.
 func (c *Cache[V]) GetOrFetch(ctx context.Context, k *Key, fetch Fetch[V]) (e *Entry[V], cached bool, err error) {
 	if e, ok := c.Get(k); ok {
 		return e, true, nil
@@ -138,8 +140,8 @@ func (c *Cache[V]) GetOrFetch(ctx context.Context, k *Key, fetch Fetch[V]) (e *E
 		if ttl > 0 {
 			c.recent.put(k, e)
 			// Without a TTL: every hit checks the entry's own expiry (live), and ristretto's
-			// expiry buckets, a map entry per identity, would add 25-35 B to each of them
-			// (BenchmarkMillionIdentities: 352-356 MiB against 372-402 MiB). An expired entry
+			// expiry buckets, a map entry per identity, would add to each of them (see
+			// BenchmarkMillionIdentities and docs/performance.md). An expired entry
 			// is replaced by the next fetch for its identity, or evicted by cost like any other,
 			// least used first.
 			c.store.Set(storeKey(k), e, cost)

@@ -217,8 +217,10 @@ type rendered struct {
 
 // rendering returns d.Answer's encoded parts, kept from the answer's second allow on, the first
 // one served from the cache: a token seen once (a scan, a batch job) leaves only the engine's
-// compact Answer behind. The kept parts say cached: true, so an answer not from the cache (a
-// request that waited for the backend call another one made) is encoded afresh.
+// compact Answer behind. The kept parts say cached: true, so they serve only Decisions that say
+// so too: those from the cache, and those of requests that waited for a backend call another
+// request made (cache.GetOrFetch reports those as cached). The request whose call fetched the
+// answer gets parts encoded afresh that say cached: false.
 func rendering(d *engine.Decision, e *engine.Engine) (*rendered, error) {
 	if r, ok := d.Answer.Rendered().(*rendered); ok && d.Cached {
 		return r, nil

@@ -7,8 +7,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
-
-	"github.com/portcullis-dev/portcullis/pkg/extauthz"
 )
 
 // grpcFlags are the gRPC server's settings. The README's "gRPC server settings" section gives
@@ -58,10 +56,9 @@ func (g *grpcFlags) validate() error {
 	return nil
 }
 
-// serverOptions are the gRPC server's options: the codec, then the settings.
+// serverOptions are the gRPC server's settings (extauthz.NewGRPCServer adds the codec).
 func (g *grpcFlags) serverOptions() []grpc.ServerOption {
 	opts := []grpc.ServerOption{
-		grpc.ForceServerCodecV2(extauthz.Codec()),
 		// Envoy pings an idle ext_authz connection when its cluster sets connection_keepalive;
 		// grpc-go's own minimum (5 minutes) would answer such pings with GOAWAY too_many_pings and
 		// drop the connection. Pings are allowed on idle connections too: Envoy keeps them open.

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/portcullis-dev/portcullis/pkg/extauthz"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
 )
 
@@ -35,22 +36,28 @@ func BenchmarkConnectionMemory(b *testing.B) {
 	const conns = 500
 	var f grpcFlags
 	f.keepaliveMinTime, f.keepaliveTime = 10*time.Second, 2*time.Hour
+	portcullis := func(opts ...grpc.ServerOption) *grpc.Server {
+		return extauthz.NewGRPCServer(okServer{}, append(f.serverOptions(), opts...)...)
+	}
 	for _, v := range []struct {
-		name string
-		opts []grpc.ServerOption
+		name   string
+		server func() *grpc.Server
 	}{
-		{"grpc-go-defaults", nil},
-		{"portcullis", f.serverOptions()},
-		{"shared-write-buffer", append(f.serverOptions(), grpc.SharedWriteBuffer(true))},
-		{"read-buffer-8KiB", append(f.serverOptions(), grpc.ReadBufferSize(8<<10))},
+		{"grpc-go-defaults", func() *grpc.Server {
+			gs := grpc.NewServer()
+			authv3.RegisterAuthorizationServer(gs, okServer{})
+			return gs
+		}},
+		{"portcullis", func() *grpc.Server { return portcullis() }},
+		{"shared-write-buffer", func() *grpc.Server { return portcullis(grpc.SharedWriteBuffer(true)) }},
+		{"read-buffer-8KiB", func() *grpc.Server { return portcullis(grpc.ReadBufferSize(8 << 10)) }},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			lis, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}
-			gs := grpc.NewServer(v.opts...)
-			authv3.RegisterAuthorizationServer(gs, okServer{})
+			gs := v.server()
 			go gs.Serve(lis)
 			defer gs.Stop()
 			req := extauthztest.Request("GET", "api.example.com", "/pets/1", map[string]string{"authorization": "Bearer t"})

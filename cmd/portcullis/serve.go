@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
@@ -141,10 +140,9 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	if !extauthz.GeneratedMarshalers() {
 		log.Warn("built without -tags vtprotobuf: CheckResponses are marshaled by reflection, about twice the CPU of the generated marshalers; build with make build")
 	}
-	gs := grpc.NewServer(f.grpc.serverOptions()...)
-	authv3.RegisterAuthorizationServer(gs, extauthz.New(eng, extauthz.Options{
+	gs := extauthz.NewGRPCServer(extauthz.New(eng, extauthz.Options{
 		Logger: log, Registry: reg, Propagator: propagator, MaxInflight: f.maxInflight,
-	}))
+	}), f.grpc.serverOptions()...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/proto" // registers the standard codec used as fallback
 	"google.golang.org/grpc/mem"
@@ -27,6 +27,16 @@ type vtMarshaler interface {
 // allow's response.
 func Codec() encoding.CodecV2 {
 	return codec{fallback: encoding.GetCodecV2("proto")}
+}
+
+// NewGRPCServer is the gRPC server Portcullis answers Checks on: the production codec (Codec)
+// first, then opts, with srv registered as envoy.service.auth.v3.Authorization. The command and
+// every test that drives the front over gRPC build their server here, so that the tests exercise
+// the codec production uses.
+func NewGRPCServer(srv authv3.AuthorizationServer, opts ...grpc.ServerOption) *grpc.Server {
+	gs := grpc.NewServer(append([]grpc.ServerOption{grpc.ForceServerCodecV2(Codec())}, opts...)...)
+	authv3.RegisterAuthorizationServer(gs, srv)
+	return gs
 }
 
 // GeneratedMarshalers reports whether this binary was built with go-control-plane's vtprotobuf

@@ -66,7 +66,9 @@ spec:
     - {path: /closed, methods: [GET]}
 `
 
-func serve(t *testing.T, srv *Server) authv3.AuthorizationClient { return extauthztest.Serve(t, srv) }
+func serve(t *testing.T, srv *Server) authv3.AuthorizationClient {
+	return extauthztest.Serve(t, NewGRPCServer(srv))
+}
 
 func newEngine(t *testing.T) *engine.Engine { return newEngineWith(t, "", engine.Options{}) }
 

@@ -106,8 +106,7 @@ func serveGRPC(t testing.TB, srv *extauthz.Server) *grpc.ClientConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer(grpc.ForceServerCodecV2(extauthz.Codec()))
-	authv3.RegisterAuthorizationServer(gs, srv)
+	gs := extauthz.NewGRPCServer(srv)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(),

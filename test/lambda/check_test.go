@@ -91,7 +91,7 @@ func TestCheckThroughEmulator(t *testing.T) {
 }
 
 func serveCheck(t *testing.T, srv *extauthz.Server) authv3.AuthorizationClient {
-	return extauthztest.Serve(t, srv)
+	return extauthztest.Serve(t, extauthz.NewGRPCServer(srv))
 }
 
 func checkRequest(method, path, authorization string) *authv3.CheckRequest {

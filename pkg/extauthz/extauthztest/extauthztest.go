@@ -12,15 +12,14 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// Serve runs srv on 127.0.0.1:0 until the test ends and returns a client of it.
-func Serve(t testing.TB, srv authv3.AuthorizationServer) authv3.AuthorizationClient {
+// Serve runs gs on 127.0.0.1:0 until the test ends and returns a client of it. Build gs with
+// extauthz.NewGRPCServer, as the command does, so that the test exercises the production codec.
+func Serve(t testing.TB, gs *grpc.Server) authv3.AuthorizationClient {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer()
-	authv3.RegisterAuthorizationServer(gs, srv)
 	go gs.Serve(lis)
 	t.Cleanup(gs.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))

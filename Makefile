@@ -39,8 +39,8 @@ run: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/portcullis ./cmd/portcullis
 
-## test: vet, race-enabled unit tests and the end-to-end tests of the built binary
-test: system-deps test-tools build
+## test: lint, vet, race-enabled unit tests and the end-to-end tests of the built binary
+test: system-deps test-tools build lint
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
@@ -62,10 +62,10 @@ FUZZKEEP ?= 0
 fuzz:
 	FUZZTIME=$(FUZZTIME) FUZZJOBS=$(FUZZJOBS) FUZZLOG=$(FUZZLOG) FUZZKEEP=$(FUZZKEEP) GO=$(GO) test/fuzz/run.sh
 
-## lint: vet and formatting
-lint:
-	$(GO) vet ./...
-	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+## lint: golangci-lint (staticcheck, errcheck, revive, gci, misspell, unused; .golangci.yml) and go mod tidy
+lint: $(BIN)/golangci-lint
+	$(BIN)/golangci-lint run ./...
+	$(GO) mod tidy -diff
 
 ## generate: CRDs and deepcopy from api/v1alpha1
 generate: $(BIN)/controller-gen
@@ -93,7 +93,7 @@ system-deps:
 	  fi
 
 ## tools: every pinned tool; test-tools: the ones the tests run
-tools: test-tools $(BIN)/ghz $(BIN)/grpcurl
+tools: test-tools $(BIN)/ghz $(BIN)/grpcurl $(BIN)/golangci-lint
 test-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen $(BIN)/caddy
 
 $(BIN)/grpcurl:

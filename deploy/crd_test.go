@@ -8,13 +8,14 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/portcullis-dev/portcullis/api/v1alpha1"
-	"github.com/portcullis-dev/portcullis/pkg/config/demo"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/pkg/config/demo"
 )
 
 // TestGeneratedFilesAreCurrent runs controller-gen as `make generate` does, into a temporary

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -13,6 +12,8 @@ import (
 	"k8s.io/kube-openapi/pkg/validation/strfmt"
 	"k8s.io/kube-openapi/pkg/validation/validate"
 	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 )
 
 // validateDocument checks one document against the CRD of its kind the way the API server

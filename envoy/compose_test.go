@@ -11,8 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portcullis-dev/portcullis/pkg/config/demo"
 	"gopkg.in/yaml.v3"
+
+	"github.com/portcullis-dev/portcullis/pkg/config/demo"
 )
 
 // composeService mirrors the Compose file fields docker-compose.yaml uses; any other field is

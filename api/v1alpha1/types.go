@@ -21,7 +21,7 @@ const (
 	ProtocolHTTP = "HTTP"
 )
 
-// AuthorizerNone, named as a route's authorizer, lets the route through without identity.
+// AuthorizerNone is the authorizer name that lets a route through without identity.
 const AuthorizerNone = "NONE"
 
 // Authorizer turns an identity into a decision: identity sources, validation, TTL, one backend.

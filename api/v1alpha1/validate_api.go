@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// MethodAny, as a route method, matches every method.
+// MethodAny is the route method that matches every method.
 const MethodAny = "ANY"
 
 // RouteMethods returns the methods a route may list, in a new slice each time.

@@ -28,8 +28,8 @@ func (okServer) Check(context.Context, *authv3.CheckRequest) (*authv3.CheckRespo
 
 // BenchmarkConnectionMemory reports the server heap each client connection holds once it has
 // sent one Check and gone idle, as every Envoy sidecar's connection to Portcullis does in a mesh:
-// with grpc-go's defaults, with Portcullis's options, with the write buffer shared between
-// connections (grpc.SharedWriteBuffer) and with a read buffer of 8 KiB instead of 32. The client
+// with grpc-go's defaults, with Portcullis's options (grpc-go now shares write buffers between
+// connections by default) and with a read buffer of 8 KiB instead of 32. The client
 // connections live in the same process, so the figure covers both ends. It runs once whatever b.N
 // is.
 func BenchmarkConnectionMemory(b *testing.B) {
@@ -49,7 +49,6 @@ func BenchmarkConnectionMemory(b *testing.B) {
 			return gs
 		}},
 		{"portcullis", func() *grpc.Server { return portcullis() }},
-		{"shared-write-buffer", func() *grpc.Server { return portcullis(grpc.SharedWriteBuffer(true)) }},
 		{"read-buffer-8KiB", func() *grpc.Server { return portcullis(grpc.ReadBufferSize(8 << 10)) }},
 	} {
 		b.Run(v.name, func(b *testing.B) {

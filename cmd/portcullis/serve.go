@@ -111,7 +111,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer stopTracing(context.WithoutCancel(ctx))
+	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
 	eng, err := engine.New(snap, engine.Options{
 		Tracer:        tracer,
 		CacheMaxBytes: f.cacheMaxBytes,

@@ -2,12 +2,11 @@ package config
 
 import (
 	"regexp"
-
-	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/identity"
 	"github.com/portcullis-dev/portcullis/pkg/routes"

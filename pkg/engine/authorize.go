@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/cache"
 	"github.com/portcullis-dev/portcullis/pkg/policy"

@@ -5,8 +5,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 )
 
 // Metrics are the decision pipeline's Prometheus metrics. Labels are low-cardinality: Api and

@@ -44,9 +44,10 @@ func setHeader(m map[string][]string, h *corev3.HeaderValueOption) {
 	k, v := strings.ToLower(h.GetHeader().GetKey()), h.GetHeader().GetValue()
 	_, exists := m[k]
 	action := h.GetAppendAction()
+	//nolint:staticcheck // Envoy still honours the deprecated field, so the test must too.
 	if h.GetAppend() != nil { // the deprecated field wins when set, as in Envoy
 		action = corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD
-		if h.GetAppend().GetValue() {
+		if h.GetAppend().GetValue() { //nolint:staticcheck // as above
 			action = corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD
 		}
 	}

@@ -236,8 +236,8 @@ func passes(drv driver, servers []server, o options) (verdicts []string, failed 
 
 // stop kills a server started by startServer and waits for it.
 func stop(cmd *exec.Cmd) {
-	cmd.Process.Kill()
-	cmd.Wait()
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait() // killed: the error says so
 }
 
 // pcIndex is portcullis's place among the servers; those before it are the baselines, the one
@@ -274,7 +274,7 @@ func saturate(drv driver, servers []server, o options, limit float64) ([][]resul
 		if err := setCaps(servers, limit); err != nil {
 			return nil, err
 		}
-		defer setCaps(servers, 0)
+		defer func() { _ = setCaps(servers, 0) }()
 	}
 	runs, err := interleave(servers, o.rounds, func(_ int, s server) (result, error) { return runCapped(drv, s, limit > 0) })
 	if err != nil {
@@ -491,7 +491,7 @@ func saveAnswer(addr, file string) error {
 	if err != nil {
 		return err
 	}
-	defer closeConn()
+	defer func() { _ = closeConn() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	resp, err := client.Check(ctx, req)
@@ -540,7 +540,7 @@ func startServer(bin string, env []string, args ...string) (*exec.Cmd, string, e
 	case a := <-addrc:
 		return cmd, a, nil
 	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		return nil, "", fmt.Errorf("%s did not start", bin)
 	}
 }
@@ -640,11 +640,11 @@ func startAuthorizer() *authorizerServer {
 		panic(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte(`{"principalId":"load-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
+		_, _ = w.Write([]byte(`{"principalId":"load-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
 			`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*"}]},` +
 			`"context":{"tenant":"acme","plan":"gold"}}`))
 	})}
-	go srv.Serve(lis)
+	go func() { _ = srv.Serve(lis) }()
 	return &authorizerServer{Server: srv, Addr: lis.Addr().String()}
 }
 

@@ -20,7 +20,7 @@ func Serve(t testing.TB, gs *grpc.Server) authv3.AuthorizationClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go gs.Serve(lis)
+	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -64,5 +64,8 @@ func main() {
 		<-sig
 		gs.Stop()
 	}()
-	gs.Serve(lis)
+	if err := gs.Serve(lis); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis-dev/portcullis/pkg/cache"
@@ -147,6 +148,10 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 	}
 	d := &st.d
 	d.state = st
+	if req.RequestID == "" {
+		// A front that read no id: one made here serves the event and the log alike.
+		req.RequestID = uuid.NewString()
+	}
 	d.RequestID = req.RequestID
 	var span trace.Span
 	if e.tracer != nil {

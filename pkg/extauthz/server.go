@@ -105,7 +105,7 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 			s.requests.Put(req)
 		}
 	}()
-	id := safeRequestID(req.RequestID)
+	id := req.RequestID
 	if d.Outcome == engine.Allow {
 		resp, err := allow(d, req, s.engine, id)
 		if err != nil {
@@ -120,20 +120,7 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 
 var errOverloaded = errors.New("more Checks in flight than --max-inflight")
 
-// requestID reads x-request-id from a request that could not be parsed.
+// requestID is the id of a request that could not be read.
 func requestID(in *authv3.CheckRequest) string {
-	return safeRequestID(in.GetAttributes().GetRequest().GetHttp().GetHeaders()["x-request-id"])
-}
-
-// safeRequestID returns id when it can be echoed in a header as it is, else a fresh UUID.
-func safeRequestID(id string) string {
-	if id == "" || len(id) > 200 {
-		return uuid.NewString()
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c < 0x21 || c > 0x7e {
-			return uuid.NewString()
-		}
-	}
-	return id
+	return request.ID(in.GetAttributes().GetRequest().GetHttp())
 }

@@ -184,23 +184,6 @@ func TestCheckRecoversFromPanic(t *testing.T) {
 	}
 }
 
-func TestRequestIDIsEchoedOnlyWhenSafe(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"abc-123", "abc-123"},
-		{"evil\r\nx: y", ""},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		got := safeRequestID(tt.in)
-		if tt.want != "" && got != tt.want {
-			t.Errorf("safeRequestID(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-		if tt.want == "" && (got == tt.in || len(got) != 36) {
-			t.Errorf("safeRequestID(%q) = %q, want a fresh UUID", tt.in, got)
-		}
-	}
-}
-
 func TestMaxInflightSheds(t *testing.T) {
 	release := make(chan struct{})
 	entered := make(chan struct{}, 1)

@@ -363,3 +363,34 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestValidateGatewayResponses: portcullis validate reports gateway response problems with
+// file, line, object and field, and accepts responsesConfig.
+func TestValidateGatewayResponses(t *testing.T) {
+	bad := strings.Replace(responsesConfig, `    BAD_REQUEST_PARAMETERS:
+      responseTemplates: {application/json: '{"bad":true}'}`, `    BAD_REQUEST_PARAMETER:
+      responseTemplates: {application/json: '{"bad":true}'}
+    DEFAULT_5XX:
+      responseParameters: {gatewayresponse.header.x-evil: "'a\r\nb'"}
+      responseTemplates: {application/json: '{"ip":"$context.identity.sourceIp"}'}`, 1)
+	bad = strings.Replace(bad, `    DEFAULT_5XX:
+      statusCode: 503
+      responseTemplates: {application/json: '{"fault":"$context.error.responseType"}'}
+`, "", 1)
+	_, stderr, code := runCLI(t, "", "validate", "--config", writeConfig(t, strings.ReplaceAll(bad, "AUTHZ_URL", "http://127.0.0.1:9/a")))
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		`config.yaml:44: Api/custom: spec.gatewayResponses.BAD_REQUEST_PARAMETER: unknown response type`,
+		`config.yaml:47: Api/custom: spec.gatewayResponses.DEFAULT_5XX.responseParameters[gatewayresponse.header.x-evil]: the literal holds a control character`,
+		`config.yaml:48: Api/custom: spec.gatewayResponses.DEFAULT_5XX.responseTemplates[application/json]: unknown template variable $context.identity.sourceIp`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if _, stderr, code := runCLI(t, "", "validate", "--config", writeConfig(t, strings.ReplaceAll(responsesConfig, "AUTHZ_URL", "http://127.0.0.1:9/a"))); code != 0 {
+		t.Fatalf("a good config: exit %d\n%s", code, stderr)
+	}
+}

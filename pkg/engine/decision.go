@@ -73,7 +73,7 @@ func (o Outcome) HTTPStatus() int {
 // Decision is the result of one request, with what the fronts and the logs need.
 type Decision struct {
 	Outcome     Outcome
-	Protocol    string // the Api's protocol, REST or HTTP: it chooses the response bodies
+	Protocol    string // the Api's protocol, REST or HTTP (Responses render its bodies)
 	Api         string
 	Authorizer  string
 	Route       string // "GET /pets/{petId}"

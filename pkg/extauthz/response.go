@@ -18,7 +18,7 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
 
-// codes are the gRPC status of each outcome's denial; the rest of a denial (HTTP status, headers,
+// grpcCodes are the gRPC status of each outcome's denial; the rest of a denial (HTTP status, headers,
 // body) is the gateway response the engine renders (engine.Decision.Denial).
 var grpcCodes = [...]codes.Code{
 	engine.Unauthorized:      codes.Unauthenticated,

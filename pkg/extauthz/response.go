@@ -87,10 +87,11 @@ type denyParts struct {
 // partsOf returns the parts of r, the denial for outcome.
 func partsOf(outcome engine.Outcome, r *gatewayresponse.Response) *denyParts {
 	if r.Shared() {
-		if p, ok := r.Kept().(*denyParts); ok {
+		if p, ok := r.Kept(gatewayresponse.GRPC).(*denyParts); ok {
 			return p
 		}
-		return r.Keep(newDenyParts(outcome, r)).(*denyParts)
+		p, _ := r.Keep(gatewayresponse.GRPC, newDenyParts(outcome, r)).(*denyParts)
+		return p
 	}
 	return newDenyParts(outcome, r)
 }

@@ -390,7 +390,7 @@ func TestDenialsShareOnlyConstantParts(t *testing.T) {
 	if got := ids(second); got[1] != "x-amzn-requestid=req-2" {
 		t.Fatalf("second denial headers %v", got)
 	}
-	if n := len(gatewayresponse.Default(gatewayresponse.Unauthorized, true).Kept().(*denyParts).headers); n != 3 {
+	if n := len(gatewayresponse.Default(gatewayresponse.Unauthorized, true).Kept(gatewayresponse.GRPC).(*denyParts).headers); n != 3 {
 		t.Fatalf("shared parts changed: %d headers", n)
 	}
 	httpSet, errs := gatewayresponse.Compile(nil, gatewayresponse.Api{Protocol: "HTTP"})

@@ -45,7 +45,7 @@ const field = "spec.gatewayResponses"
 func Compile(responses map[string]v1alpha1.GatewayResponse, api Api) (*Set, []v1alpha1.FieldError) {
 	s := &Set{}
 	if api.Protocol == v1alpha1.ProtocolHTTP {
-		s.proto = http
+		s.proto = httpAPI
 	}
 	var errs []v1alpha1.FieldError
 	compiled := map[string][2][numReasons]*entry{}

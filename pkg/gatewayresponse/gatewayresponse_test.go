@@ -210,8 +210,11 @@ func TestSharedWhenNothingVaries(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { s.Render(Unauthorized, false, req) }); n != 0 {
 		t.Fatalf("a shared answer costs %v allocations", n)
 	}
-	if first.Keep("parts") != "parts" || first.Keep("other") != "parts" || first.Kept() != "parts" {
+	if first.Keep(GRPC, "parts") != "parts" || first.Keep(GRPC, "other") != "parts" || first.Kept(GRPC) != "parts" {
 		t.Fatal("the first kept encoding stays")
+	}
+	if first.Kept(HTTP) != nil || first.Keep(HTTP, 7) != 7 || first.Kept(GRPC) != "parts" {
+		t.Fatal("each front keeps its own encoding")
 	}
 }
 

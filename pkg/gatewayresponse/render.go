@@ -9,7 +9,7 @@ import (
 // Set is one Api's answers, its gateway responses compiled: nil, or an Api without any, answers
 // with the built-in ones.
 type Set struct {
-	proto   int                   // rest or http
+	proto   int                   // rest or httpAPI
 	entries [numReasons][2]*entry // by reason and JWT authorizer; nil: the built-in answer
 }
 

@@ -43,26 +43,36 @@ type Response struct {
 	Body        string
 
 	shared bool
-	kept   atomic.Pointer[any]
+	kept   [numFronts]atomic.Pointer[any]
 }
+
+// Front names a front that keeps its own encoding of shared Responses, each in its own slot.
+type Front uint8
+
+// Fronts.
+const (
+	GRPC Front = iota // pkg/extauthz
+	HTTP              // pkg/forwardauth
+	numFronts
+)
 
 // Shared reports whether r is the same for every request it answers (built at load), so that
 // a front may encode it once and Keep the encoding.
 func (r *Response) Shared() bool { return r.shared }
 
-// Kept returns what a front stored with Keep, or nil.
-func (r *Response) Kept() any {
-	if p := r.kept.Load(); p != nil {
+// Kept returns what front stored with Keep, or nil.
+func (r *Response) Kept(front Front) any {
+	if p := r.kept[front%numFronts].Load(); p != nil {
 		return *p
 	}
 	return nil
 }
 
-// Keep stores a front's encoding of a shared Response and returns the one stored: the first
-// one stays. Only one front may keep encodings of Responses.
-func (r *Response) Keep(v any) any {
-	r.kept.CompareAndSwap(nil, &v)
-	return r.Kept()
+// Keep stores front's encoding of a shared Response and returns the one stored: the first one
+// stays, so concurrent denials agree on one encoding.
+func (r *Response) Keep(front Front, v any) any {
+	r.kept[front%numFronts].CompareAndSwap(nil, &v)
+	return r.Kept(front)
 }
 
 // Request is what a rendering may read of the denied request. Every field may be empty: a
@@ -89,8 +99,8 @@ type builtin struct {
 }
 
 const (
-	rest = 0
-	http = 1
+	rest    = 0
+	httpAPI = 1
 )
 
 var builtins = [numReasons]builtin{

@@ -195,6 +195,29 @@ type ApiSpec struct {
 	DefaultAuthorizer string  `json:"defaultAuthorizer,omitempty"`
 	Routes            []Route `json:"routes"`
 	CORS              *CORS   `json:"cors,omitempty"`
+	// GatewayResponses replace the default answers, by response type (UNAUTHORIZED,
+	// ACCESS_DENIED, MISSING_AUTHENTICATION_TOKEN, AUTHORIZER_FAILURE,
+	// AUTHORIZER_CONFIGURATION_ERROR, THROTTLED, BAD_REQUEST_PARAMETERS, REQUEST_TOO_LARGE,
+	// DEFAULT_4XX, DEFAULT_5XX).
+	GatewayResponses map[string]GatewayResponse `json:"gatewayResponses,omitempty"`
+	// DryRun decides every request but lets the denied ones through, marked with the
+	// x-authorizer-dry-run header upstream: how a new authorizer is rolled out.
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// GatewayResponse replaces one default answer, as API Gateway's gateway responses do.
+type GatewayResponse struct {
+	// StatusCode of the answer; default the response type's.
+	// +kubebuilder:validation:Minimum=200
+	// +kubebuilder:validation:Maximum=599
+	StatusCode int32 `json:"statusCode,omitempty"`
+	// ResponseParameters set headers: gatewayresponse.header.NAME to 'literal',
+	// method.request.header.NAME, method.request.querystring.NAME, method.request.path.NAME or
+	// stageVariables.NAME.
+	ResponseParameters map[string]string `json:"responseParameters,omitempty"`
+	// ResponseTemplates are bodies by content type, chosen by the request's Accept header
+	// (default application/json), with $context and $stageVariables variables.
+	ResponseTemplates map[string]string `json:"responseTemplates,omitempty"`
 }
 
 // Route is a path template and the methods it serves.
@@ -207,6 +230,8 @@ type Route struct {
 	Authorizer string `json:"authorizer,omitempty"`
 	// AuthorizationScopes: the token must hold one (JWT authorizers).
 	AuthorizationScopes []string `json:"authorizationScopes,omitempty"`
+	// DryRun lets this route's denied requests through, marked, as the Api's dryRun does.
+	DryRun bool `json:"dryRun,omitempty"`
 }
 
 // CORS controls preflight handling.

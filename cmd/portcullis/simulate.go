@@ -109,6 +109,12 @@ func parseSimulateArgs(args []string, io stdio, getenv func(string) string, now 
 	for _, kv := range headers {
 		in.facts.Headers[strings.ToLower(kv[0])] = kv[1]
 	}
+	if err := sameAsHeader(&in.facts.UserAgent, in.facts.Headers, "user-agent"); err != nil {
+		return simulateInput{}, err
+	}
+	if err := sameAsHeader(&in.facts.Referer, in.facts.Headers, "referer"); err != nil {
+		return simulateInput{}, err
+	}
 	ctx, err := contextFacts(contextValues)
 	if err != nil {
 		return simulateInput{}, err
@@ -184,5 +190,21 @@ func (p *pairFlag) Set(v string) error {
 		return fmt.Errorf("want NAME=VALUE, got %q", v)
 	}
 	*p = append(*p, [2]string{name, value})
+	return nil
+}
+
+// sameAsHeader makes a key read from a header (aws:UserAgent, aws:Referer) and the header itself
+// (request:header/NAME) one value, as they are on the Check path: --header user-agent=... sets
+// both, and so does --user-agent. The two flags saying different things is an error.
+func sameAsHeader(key *string, headers map[string]string, name string) error {
+	h, ok := headers[name]
+	switch {
+	case ok && *key != "" && h != *key:
+		return fmt.Errorf("--%s %q and --header %s=%q disagree", name, *key, name, h)
+	case ok:
+		*key = h
+	case *key != "":
+		headers[name] = *key
+	}
 	return nil
 }

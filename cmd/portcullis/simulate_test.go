@@ -133,3 +133,38 @@ func TestSimulateArgsDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateHeadersSetTheirKeys: --header user-agent=... sets aws:UserAgent and --header
+// referer=... sets aws:Referer, as on the Check path, where both read the request's headers.
+func TestSimulateHeadersSetTheirKeys(t *testing.T) {
+	parse := func(args ...string) (simulateInput, error) {
+		var errOut bytes.Buffer
+		return parseSimulateArgs(append([]string{"--policy", "-", "--arn", simArn + "GET/"}, args...), stdio{err: &errOut},
+			func(string) string { return "" }, time.Now)
+	}
+	tests := []struct {
+		name               string
+		args               []string
+		userAgent, referer string
+		headerUA           string
+	}{
+		{"header user-agent", []string{"--header", "User-Agent=curl/8"}, "curl/8", "", "curl/8"},
+		{"header referer", []string{"--header", "referer=https://a.example/"}, "", "https://a.example/", ""},
+		{"flag sets the header too", []string{"--user-agent", "wget"}, "wget", "", "wget"},
+		{"flag and header agreeing", []string{"--user-agent", "wget", "--header", "user-agent=wget"}, "wget", "", "wget"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := parse(tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.facts.UserAgent != tt.userAgent || in.facts.Referer != tt.referer || in.facts.Headers["user-agent"] != tt.headerUA {
+				t.Fatalf("aws:UserAgent %q, aws:Referer %q, header %q", in.facts.UserAgent, in.facts.Referer, in.facts.Headers["user-agent"])
+			}
+		})
+	}
+	if _, err := parse("--user-agent", "wget", "--header", "user-agent=curl"); err == nil {
+		t.Fatal("--user-agent and --header user-agent disagreeing: no error")
+	}
+}

@@ -15,6 +15,10 @@ import (
 // Prefix starts every method ARN.
 const Prefix = "arn:aws:execute-api:"
 
+// MaxMethodArnBytes is API Gateway's limit on a methodArn: a request whose methodArn is longer
+// is answered 414 before any authorizer is asked.
+const MaxMethodArnBytes = 1600
+
 // ErrInvalid is wrapped by every Parse and Validate error.
 var ErrInvalid = errors.New("invalid methodArn")
 

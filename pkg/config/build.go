@@ -13,6 +13,7 @@ import (
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/config/demo"
+	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/identity"
 	"github.com/portcullis-dev/portcullis/pkg/routes"
 )
@@ -162,6 +163,11 @@ func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
 	if len(errs) > 0 {
 		return nil
 	}
+	// Checked with the other problems of the Api when it was loaded.
+	responses, bad := gatewayresponse.Compile(spec.GatewayResponses, responsesApi(spec))
+	if len(bad) > 0 {
+		return nil
+	}
 	ca := &Api{
 		Name:           a.Name,
 		Protocol:       spec.Protocol,
@@ -174,13 +180,16 @@ func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
 		AllowPreflight: spec.CORS != nil && spec.CORS.AllowPreflight,
 		Routes:         table,
 		Route:          make([]*Route, len(spec.Routes)),
+		Responses:      responses,
+		DryRun:         spec.DryRun,
 	}
 	for i, r := range spec.Routes {
 		name := r.Authorizer
 		if name == "" {
 			name = spec.DefaultAuthorizer
 		}
-		route := &Route{Template: r.Path, Methods: r.Methods, Scopes: r.AuthorizationScopes, keys: map[string]string{}}
+		route := &Route{Template: r.Path, Methods: r.Methods, Scopes: r.AuthorizationScopes, keys: map[string]string{},
+			DryRun: spec.DryRun || r.DryRun}
 		for _, m := range append([]string{"ANY"}, r.Methods...) {
 			route.keys[m] = m + " " + r.Path
 		}
@@ -195,6 +204,11 @@ func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
 		ca.Route[i] = route
 	}
 	return ca
+}
+
+// responsesApi is what compiling an Api's gateway responses reads of its spec.
+func responsesApi(spec *v1alpha1.ApiSpec) gatewayresponse.Api {
+	return gatewayresponse.Api{Protocol: spec.Protocol, Stage: spec.Stage, StageVariables: spec.StageVariables}
 }
 
 // addApi indexes an Api by name and by its hosts.

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
+	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 )
 
 // Load reads the configuration from files and directories (their *.yaml and *.yml files in name
@@ -80,6 +81,8 @@ func (l *loader) validateObjects() {
 			problems = obj.Validate()
 		case *v1alpha1.Api:
 			problems = obj.Validate()
+			_, bad := gatewayresponse.Compile(obj.Spec.GatewayResponses, responsesApi(&obj.Spec))
+			problems = append(problems, bad...)
 		}
 		for _, p := range problems {
 			l.report(d, p.Field, "%s", p.Reason)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
+	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/identity"
 	"github.com/portcullis-dev/portcullis/pkg/routes"
 )
@@ -43,6 +44,10 @@ type Api struct {
 	AllowPreflight bool
 	Routes         *routes.Table
 	Route          []*Route // by routes.Match index
+	// Responses render the Api's denials: its gateway responses, else the built-in answers.
+	Responses *gatewayresponse.Set
+	// DryRun: the Api's denials are let through, marked, unmatched routes included.
+	DryRun bool
 }
 
 // Route is one route of an Api with its resolved authorizer.
@@ -51,7 +56,9 @@ type Route struct {
 	Methods    []string
 	Authorizer *Authorizer // nil: NONE, no identity needed
 	Scopes     []string    // authorizationScopes
-	keys       map[string]string
+	// DryRun: denials on this route are let through, marked (the route's or the Api's dryRun).
+	DryRun bool
+	keys   map[string]string
 }
 
 // Key is the route key of a request with method on this route, as API Gateway writes it:

@@ -8,8 +8,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/cache"
 	"github.com/portcullis-dev/portcullis/pkg/policy"
@@ -93,10 +91,6 @@ func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *targe
 
 func (e *Engine) backendRequest(req *request.Request, t *target, id *identified) *authorizer.Request {
 	api, a := t.api, t.authorizer
-	requestID := req.RequestID
-	if requestID == "" {
-		requestID = uuid.NewString()
-	}
 	return &authorizer.Request{
 		Type:           a.Type,
 		PayloadVersion: a.EffectivePayloadVersion(api),
@@ -113,7 +107,7 @@ func (e *Engine) backendRequest(req *request.Request, t *target, id *identified)
 		APIID:          api.APIID,
 		Stage:          api.Stage,
 		RouteKey:       t.routeKey,
-		RequestID:      requestID,
+		RequestID:      req.RequestID,
 	}
 }
 

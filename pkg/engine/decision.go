@@ -7,7 +7,9 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/policy"
+	"github.com/portcullis-dev/portcullis/pkg/routes"
 )
 
 // Outcome is what a request gets; each has one status and body in the SPEC's answers table.
@@ -22,6 +24,7 @@ const (
 	MissingToken              // 403 Missing Authentication Token: no Api or no route
 	BadRequest                // 400: hostile or malformed request
 	Throttled                 // 429: more Checks in flight than --max-inflight
+	URITooLong                // 414: a methodArn over API Gateway's 1,600 bytes
 	AuthorizerFailure         // 500: the backend failed (timeout, refused, 5xx)
 	AuthorizerConfig          // 500: the backend's answer broke the contract
 )
@@ -34,6 +37,7 @@ var outcomeNames = [...]string{
 	MissingToken:      "missing_token",
 	BadRequest:        "bad_request",
 	Throttled:         "throttled",
+	URITooLong:        "uri_too_long",
 	AuthorizerFailure: "authorizer_failure",
 	AuthorizerConfig:  "authorizer_configuration_error",
 }
@@ -53,6 +57,7 @@ var outcomeStatus = [...]int{
 	MissingToken:      403,
 	BadRequest:        400,
 	Throttled:         429,
+	URITooLong:        414,
 	AuthorizerFailure: 500,
 	AuthorizerConfig:  500,
 }
@@ -68,7 +73,7 @@ func (o Outcome) HTTPStatus() int {
 // Decision is the result of one request, with what the fronts and the logs need.
 type Decision struct {
 	Outcome     Outcome
-	Protocol    string // the Api's protocol, REST or HTTP: it chooses the response bodies
+	Protocol    string // the Api's protocol, REST or HTTP (Responses render its bodies)
 	Api         string
 	Authorizer  string
 	Route       string // "GET /pets/{petId}"
@@ -76,11 +81,18 @@ type Decision struct {
 	RequestID   string
 	PrincipalID string
 	Answer      *Answer // the backend's answer when there was one
-	Cached      bool
-	JWT         bool // the authorizer is a JWT authorizer: 401s carry www-authenticate
-	Policy      policy.Result
-	Backend     time.Duration // backend latency on a miss
-	Err         error         // why, for the log; never sent to the client
+	// Responses render the denial: the Api's gateway responses, or the built-in answers (nil).
+	Responses *gatewayresponse.Set
+	// DryRun is the outcome a dry-run route would have had: the request was let through
+	// (Outcome is Allow). Allow when the route is not in dry run or nothing was denied.
+	DryRun  Outcome
+	Cached  bool
+	JWT     bool // the authorizer is a JWT authorizer: 401s carry www-authenticate
+	Policy  policy.Result
+	Backend time.Duration // backend latency on a miss
+	Err     error         // why, for the log; never sent to the client
+
+	params []routes.Param // the route's path parameters, for gateway responses
 
 	key    [32]byte // the identity's cache key
 	hasKey bool

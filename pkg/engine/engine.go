@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis-dev/portcullis/pkg/cache"
@@ -147,6 +148,10 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 	}
 	d := &st.d
 	d.state = st
+	if req.RequestID == "" {
+		// A front that read no id: one made here serves the event and the log alike.
+		req.RequestID = uuid.NewString()
+	}
 	d.RequestID = req.RequestID
 	var span trace.Span
 	if e.tracer != nil {
@@ -154,6 +159,7 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 		defer func() { endSpan(span, d) }()
 	}
 	e.decide(ctx, e.snap.Load(), req, st)
+	dryRun(st)
 	if e.metrics != nil {
 		e.metrics.observeCheck(d, e.now().Sub(start))
 	}
@@ -220,11 +226,16 @@ func (e *Engine) decide(ctx context.Context, snap *config.Snapshot, req *request
 // logDecision writes the decision log: one line per decision, for denials and errors always,
 // for allows at the sampled rate (and every allow at debug level).
 func (e *Engine) logDecision(ctx context.Context, d *Decision) {
+	// A dry-run decision is logged as the denial it would have been: always.
+	outcome := d.Outcome
+	if d.DryRun != Allow {
+		outcome = d.DryRun
+	}
 	level := slog.LevelInfo
 	switch {
-	case d.Outcome == Allow && !e.sampleAllow():
+	case outcome == Allow && !e.sampleAllow():
 		level = slog.LevelDebug
-	case d.Outcome >= AuthorizerFailure:
+	case outcome >= AuthorizerFailure:
 		level = slog.LevelError
 	}
 	if !e.log.Enabled(ctx, level) {
@@ -234,7 +245,7 @@ func (e *Engine) logDecision(ctx context.Context, d *Decision) {
 		slog.String("api", d.Api),
 		slog.String("route", d.Route),
 		slog.String("authorizer", d.Authorizer),
-		slog.String("decision", d.Outcome.String()),
+		slog.String("decision", outcome.String()),
 		slog.Int("status", d.Outcome.HTTPStatus()),
 		slog.String("principal_id", d.PrincipalID),
 		slog.String("token_hash", d.TokenHash()),
@@ -242,6 +253,9 @@ func (e *Engine) logDecision(ctx context.Context, d *Decision) {
 		slog.String("request_id", d.RequestID),
 		// A copy: the methodArn's bytes are reused after Release, and a handler may keep a record.
 		slog.String("method_arn", strings.Clone(d.MethodArn)),
+	}
+	if d.DryRun != Allow {
+		attrs = append(attrs, slog.Bool("dry_run", true))
 	}
 	if d.Backend > 0 {
 		attrs = append(attrs, slog.Float64("backend_ms", float64(d.Backend.Microseconds())/1000))

@@ -20,6 +20,7 @@ type Metrics struct {
 	backendLatency *prometheus.HistogramVec
 	cacheHits      prometheus.Counter
 	cacheMisses    prometheus.Counter
+	dryRuns        *prometheus.CounterVec
 }
 
 // NewMetrics registers the pipeline's metrics with reg.
@@ -43,13 +44,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"authorizer"}),
 		cacheHits:   prometheus.NewCounter(prometheus.CounterOpts{Name: "portcullis_cache_hits_total", Help: "Answers served from the cache."}),
 		cacheMisses: prometheus.NewCounter(prometheus.CounterOpts{Name: "portcullis_cache_misses_total", Help: "Answers that needed a backend call."}),
+		dryRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_dry_run_total", Help: "Denials let through by dry run, by Api, authorizer and the decision they would have been.",
+		}, []string{"api", "authorizer", "decision"}),
 	}
-	reg.MustRegister(m.checks, m.checkDuration, m.backendCalls, m.backendLatency, m.cacheHits, m.cacheMisses)
+	reg.MustRegister(m.checks, m.checkDuration, m.backendCalls, m.backendLatency, m.cacheHits, m.cacheMisses, m.dryRuns)
 	return m
 }
 
 func (m *Metrics) observeCheck(d *Decision, took time.Duration) {
 	m.checkCounter(d).Inc()
+	if d.DryRun != Allow {
+		m.dryRuns.WithLabelValues(d.Api, d.Authorizer, d.DryRun.DryRunName()).Inc()
+	}
 	m.checkDuration.Observe(took.Seconds())
 }
 

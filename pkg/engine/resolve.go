@@ -35,7 +35,7 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 		d.Outcome = MissingToken
 		return false
 	}
-	d.Api, d.Protocol = api.Name, api.Protocol
+	d.Api, d.Protocol, d.Responses = api.Name, api.Protocol, api.Responses
 
 	path, ok := stripBasePath(api.BasePath, req.Path)
 	if !ok {
@@ -59,7 +59,11 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 	// share its bytes. Release zeroes them for the next request: nothing may keep this string
 	// past Release (the decision log copies it; the trace span does not carry it).
 	t.methodArn = unsafe.String(unsafe.SliceData(b), len(b))
-	d.Route, d.MethodArn = t.routeKey, t.methodArn
+	d.Route, d.MethodArn, d.params = t.routeKey, t.methodArn, m.Params
+	if len(b) > arn.MaxMethodArnBytes {
+		d.Outcome = URITooLong
+		return false
+	}
 
 	t.authorizer = t.route.Authorizer
 	if name := req.ContextExtensions["authorizer"]; name != "" {

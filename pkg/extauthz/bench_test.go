@@ -26,8 +26,40 @@ func BenchmarkCheck(b *testing.B) { benchmarkCheck(b, "Allow") }
 // explicitly: the 403 is built from parts shared by every such denial.
 func BenchmarkCheckCachedDeny(b *testing.B) { benchmarkCheck(b, "Deny") }
 
-func benchmarkCheck(b *testing.B, effect string) {
-	srv, req := cachedServer(b, effect)
+// BenchmarkCheckGatewayResponses is BenchmarkCheck on an Api with gateway responses configured:
+// a cached allow must cost what it costs without them.
+func BenchmarkCheckGatewayResponses(b *testing.B) { benchmarkCheckOn(b, "Allow", responsesConfig) }
+
+// BenchmarkCheckCachedDenyGatewayResponses is BenchmarkCheckCachedDeny answered by a configured
+// gateway response that reads nothing of the request: built at load, shared like a built-in one.
+func BenchmarkCheckCachedDenyGatewayResponses(b *testing.B) {
+	benchmarkCheckOn(b, "Deny", responsesConfig)
+}
+
+// responsesConfig is config1 with gateway responses on the rest Api, one of which (ACCESS_DENIED)
+// answers the cached denial.
+var responsesConfig = strings.Replace(config1, `  routes:
+    - {path: /open, methods: [GET], authorizer: NONE}`, `  stageVariables: {login: "https://login.example.com/"}
+  gatewayResponses:
+    UNAUTHORIZED:
+      statusCode: 302
+      responseParameters: {gatewayresponse.header.Location: stageVariables.login}
+    ACCESS_DENIED:
+      responseParameters: {gatewayresponse.header.cache-control: "'no-store'"}
+      responseTemplates: {application/json: '{"error":$context.error.messageString,"type":"$context.error.responseType"}'}
+    DEFAULT_4XX:
+      responseTemplates: {application/json: '{"message":$context.error.messageString,"id":"$context.requestId"}'}
+  routes:
+    - {path: /open, methods: [GET], authorizer: NONE}`, 1)
+
+func benchmarkCheck(b *testing.B, effect string) { benchmarkCheckOn(b, effect, config1) }
+
+func benchmarkCheckOn(b *testing.B, effect, cfg string) {
+	srv, req := cachedServerOn(b, effect, cfg)
+	if resp, _ := srv.Check(context.Background(), req); cfg == responsesConfig && effect == "Deny" &&
+		resp.GetDeniedResponse().GetBody() != `{"error":"User is not authorized to access this resource with an explicit deny","type":"ACCESS_DENIED"}` {
+		b.Fatalf("not the configured gateway response: %v", resp)
+	}
 	ctx := context.Background()
 	want := effect == "Allow"
 	b.ReportAllocs()
@@ -73,6 +105,10 @@ func BenchmarkCheckWire(b *testing.B) {
 // cachedServer is a server whose answer for the returned request, a policy with effect on the
 // route, is in its cache and has been served from it once.
 func cachedServer(b *testing.B, effect string) (*Server, *authv3.CheckRequest) {
+	return cachedServerOn(b, effect, config1)
+}
+
+func cachedServerOn(b *testing.B, effect, cfg string) (*Server, *authv3.CheckRequest) {
 	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte(`{"principalId":"bench-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
 			`{"Effect":"` + effect + `","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:restapi/prod/*"}]},` +
@@ -81,7 +117,8 @@ func cachedServer(b *testing.B, effect string) (*Server, *authv3.CheckRequest) {
 	b.Cleanup(authz.Close)
 	// Metrics on, as serve runs it.
 	reg := prometheus.NewRegistry()
-	srv := New(newEngineWith(b, authz.URL, engine.Options{Metrics: engine.NewMetrics(reg)}), Options{Registry: reg})
+	e := engineFor(b, strings.ReplaceAll(cfg, "http://127.0.0.1:1/authorize", "AUTHZ_URL"), authz.URL, engine.Options{Metrics: engine.NewMetrics(reg)})
+	srv := New(e, Options{Registry: reg})
 	req := check("rest.example.com", "/closed", map[string]string{
 		"authorization": "Bearer bench-token", "user-agent": "bench", "x-request-id": "0f9c7c1e-2b55-4f43-a7a1-3d1f1b1a5e22",
 		"accept": "*/*", "accept-encoding": "gzip",

@@ -14,36 +14,22 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/portcullis-dev/portcullis/pkg/engine"
+	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
 
-// denial is one row of the SPEC's answers table: gRPC code, error type, bodies. The HTTP status
-// is the engine's (Outcome.HTTPStatus).
-type denial struct {
-	code      codes.Code
-	errorType string
-	restBody  string // REST Apis: API Gateway's default gateway response
-	httpBody  string // HTTP Apis: API Gateway HTTP API bodies
-}
-
-var denials = map[engine.Outcome]denial{
-	engine.Unauthorized: {codes.Unauthenticated, "UnauthorizedException",
-		`{"message":"Unauthorized"}`, `{"message":"Unauthorized"}`},
-	engine.ExplicitDeny: {codes.PermissionDenied, "AccessDeniedException",
-		`{"message":"User is not authorized to access this resource with an explicit deny"}`, `{"message":"Forbidden"}`},
-	engine.ImplicitDeny: {codes.PermissionDenied, "AccessDeniedException",
-		`{"message":"User is not authorized to access this resource"}`, `{"message":"Forbidden"}`},
-	engine.MissingToken: {codes.PermissionDenied, "MissingAuthenticationTokenException",
-		`{"message":"Missing Authentication Token"}`, `{"message":"Not Found"}`},
-	// API Gateway's THROTTLED gateway response.
-	engine.Throttled: {codes.ResourceExhausted, "TooManyRequestsException",
-		`{"message":"Too Many Requests"}`, `{"message":"Too Many Requests"}`},
-	engine.BadRequest: {codes.InvalidArgument, "",
-		`{"message":"Bad Request"}`, `{"message":"Bad Request"}`},
-	engine.AuthorizerFailure: {codes.Unavailable, "AuthorizerFailureException",
-		`{"message":null}`, `{"message":"Internal Server Error"}`},
-	engine.AuthorizerConfig: {codes.Internal, "AuthorizerConfigurationException",
-		`{"message":null}`, `{"message":"Internal Server Error"}`},
+// grpcCodes are the gRPC status of each outcome's denial; the rest of a denial (HTTP status, headers,
+// body) is the gateway response the engine renders (engine.Decision.Denial).
+var grpcCodes = [...]codes.Code{
+	engine.Unauthorized:      codes.Unauthenticated,
+	engine.ExplicitDeny:      codes.PermissionDenied,
+	engine.ImplicitDeny:      codes.PermissionDenied,
+	engine.MissingToken:      codes.PermissionDenied,
+	engine.BadRequest:        codes.InvalidArgument,
+	engine.Throttled:         codes.ResourceExhausted,
+	engine.URITooLong:        codes.InvalidArgument,
+	engine.AuthorizerFailure: codes.Unavailable,
+	engine.AuthorizerConfig:  codes.Internal,
 }
 
 // headerOption is a header Portcullis sets, replacing any the request has: its two messages,
@@ -67,13 +53,18 @@ type deniedMessages struct {
 	oneof   authv3.CheckResponse_DeniedResponse
 	denied  authv3.DeniedHttpResponse
 	id      headerOption                 // x-amzn-requestid
-	headers [4]*corev3.HeaderValueOption // the most a denial has: see denyTable
+	headers [4]*corev3.HeaderValueOption // room for a built-in denial's headers
 }
 
-// deny builds the denied CheckResponse for d: the request id is its own, every other part is
-// shared with every denial of its kind (see denyParts).
-func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
-	p := partsFor(d)
+// deny builds the denied CheckResponse for d, decided for req (nil: a request that could not be
+// read): the request id is its own; the other parts are the rendered gateway response's, built
+// once and shared by every denial it answers when it is the same for every request.
+func deny(d *engine.Decision, req *request.Request, requestID string) *authv3.CheckResponse {
+	if d.Outcome == engine.Allow {
+		// Never a weaker answer: a Decision that says Allow reached here by mistake.
+		d = &engine.Decision{Outcome: engine.AuthorizerFailure, Responses: d.Responses}
+	}
+	p := partsOf(d.Outcome, d.Denial(req))
 	m := &deniedMessages{}
 	headers := append(m.headers[:0], p.headers[0], m.id.set("x-amzn-requestid", requestID))
 	m.denied.Status, m.denied.Headers, m.denied.Body = p.httpStatus, append(headers, p.headers[1:]...), p.body
@@ -82,9 +73,10 @@ func deny(d *engine.Decision, requestID string) *authv3.CheckResponse {
 	return &m.resp
 }
 
-// denyParts are the parts of a denial that do not depend on the request, built once for every
-// outcome, protocol and authorizer kind and shared by the responses that carry them: protobuf
-// messages are safe to marshal concurrently as long as nobody changes them.
+// denyParts are a rendered denial as protobuf messages. Those of a shared gateway response (every
+// built-in answer, and a configured one that reads nothing of the request) are built once and
+// kept with it, shared by the responses that carry them: protobuf messages are safe to marshal
+// concurrently as long as nobody changes them.
 type denyParts struct {
 	status     *status.Status
 	httpStatus *typev3.HttpStatus
@@ -92,66 +84,34 @@ type denyParts struct {
 	body       string
 }
 
-// denyTable is indexed by outcome, then HTTP protocol, then JWT authorizer.
-var denyTable = func() (t [engine.AuthorizerConfig + 1][2][2]*denyParts) {
-	contentType := header("content-type", "application/json")
-	wwwAuthenticate := header("www-authenticate", "Bearer")
-	for o := range t {
-		outcome := engine.Outcome(o)
-		row, ok := denials[outcome]
-		if !ok { // Allow: never denied, but answered as a failure should it ever be
-			row = denials[engine.AuthorizerFailure]
+// partsOf returns the parts of r, the denial for outcome.
+func partsOf(outcome engine.Outcome, r *gatewayresponse.Response) *denyParts {
+	if r.Shared() {
+		if p, ok := r.Kept(gatewayresponse.GRPC).(*denyParts); ok {
+			return p
 		}
-		var errorType *corev3.HeaderValueOption
-		if row.errorType != "" {
-			errorType = header("x-amzn-errortype", row.errorType)
-		}
-		st := &status.Status{Code: int32(row.code), Message: outcome.String()}
-		for proto, protocol := range []string{"REST", "HTTP"} {
-			body := row.restBody
-			if protocol == "HTTP" {
-				body = row.httpBody
-			}
-			code := &typev3.HttpStatus{Code: typev3.StatusCode(httpStatus(&engine.Decision{Outcome: outcome, Protocol: protocol}))}
-			for jwt := range 2 {
-				headers := []*corev3.HeaderValueOption{contentType}
-				if errorType != nil {
-					headers = append(headers, errorType)
-				}
-				if outcome == engine.Unauthorized && jwt == 1 {
-					headers = append(headers, wwwAuthenticate)
-				}
-				t[o][proto][jwt] = &denyParts{status: st, httpStatus: code, headers: headers, body: body}
-			}
-		}
+		p, _ := r.Keep(gatewayresponse.GRPC, newDenyParts(outcome, r)).(*denyParts)
+		return p
 	}
-	return t
-}()
-
-// partsFor returns d's row of denyTable; an outcome outside the table is answered as a backend
-// failure (500), never as anything weaker.
-func partsFor(d *engine.Decision) *denyParts {
-	o := d.Outcome
-	if int(o) >= len(denyTable) || o == engine.Allow {
-		o = engine.AuthorizerFailure
-	}
-	proto, jwt := 0, 0
-	if d.Protocol == "HTTP" {
-		proto = 1
-	}
-	if d.JWT {
-		jwt = 1
-	}
-	return denyTable[o][proto][jwt]
+	return newDenyParts(outcome, r)
 }
 
-// httpStatus is the outcome's status, except that an HTTP API answers an unmatched route 404
-// Not Found, as API Gateway HTTP APIs do (REST APIs answer 403 Missing Authentication Token).
-func httpStatus(d *engine.Decision) int {
-	if d.Outcome == engine.MissingToken && d.Protocol == "HTTP" {
-		return 404
+func newDenyParts(outcome engine.Outcome, r *gatewayresponse.Response) *denyParts {
+	code := codes.Unavailable // an outcome outside the table: a failure, never anything weaker
+	if int(outcome) < len(grpcCodes) && outcome != engine.Allow {
+		code = grpcCodes[outcome]
 	}
-	return d.Outcome.HTTPStatus()
+	p := &denyParts{
+		status:     &status.Status{Code: int32(code), Message: outcome.String()},
+		httpStatus: &typev3.HttpStatus{Code: typev3.StatusCode(r.Status)},
+		headers:    make([]*corev3.HeaderValueOption, 0, 1+len(r.Headers)),
+		body:       r.Body,
+	}
+	p.headers = append(p.headers, header("content-type", r.ContentType))
+	for _, h := range r.Headers {
+		p.headers = append(p.headers, header(h.Name, h.Value))
+	}
+	return p
 }
 
 // allow builds the OK CheckResponse: principal and context headers upstream, every client-sent
@@ -166,6 +126,9 @@ func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID
 		}
 		h, _ := e.UpstreamHeaders(d.Answer) // checked when the answer was compiled
 		return h
+	}
+	if d.DryRun != engine.Allow {
+		return dryRunAllow(d, req, e, requestID)
 	}
 	m := &okMessages{}
 	ok, resp := &m.ok, &m.resp
@@ -188,6 +151,48 @@ func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID
 	ok.ProtoReflect().SetUnknown(r.headers)
 	resp.ProtoReflect().SetUnknown(r.metadata)
 	return resp, nil
+}
+
+// dryRunAllow builds the OK response of a denial let through by dry run: upstream gets
+// x-authorizer-dry-run with the decision it would have been, and the principal and context
+// headers only when the backend answered; client-sent headers with the prefix are removed as for
+// any allow. Built afresh each time: dry run is for trying an authorizer out, not the hot path.
+func dryRunAllow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID string) (*authv3.CheckResponse, error) {
+	own := []engine.Header{{Name: e.HeaderPrefix() + "dry-run", Value: d.DryRun.DryRunName()}}
+	fields := map[string]*structpb.Value{
+		"api":        structpb.NewStringValue(d.Api),
+		"authorizer": structpb.NewStringValue(d.Authorizer),
+		"cached":     structpb.NewBoolValue(d.Cached),
+		"dryRun":     structpb.NewStringValue(d.DryRun.DryRunName()),
+	}
+	if d.Answer != nil {
+		answer, err := e.UpstreamHeaders(d.Answer)
+		if err != nil {
+			return nil, fmt.Errorf("upstream headers: %w", err)
+		}
+		for _, h := range answer {
+			if h.Name != own[0].Name { // a context key "dry-run" may not hide the mark
+				own = append(own, h)
+			}
+		}
+		fields["principalId"] = structpb.NewStringValue(d.Answer.PrincipalID)
+		if ctx, err := structpb.NewStruct(d.Answer.Context().Map()); err == nil {
+			fields["context"] = structpb.NewStructValue(ctx)
+		}
+	}
+	ok := &authv3.OkHttpResponse{
+		Headers:              make([]*corev3.HeaderValueOption, len(own)),
+		HeadersToRemove:      spoofed(req.Headers, e.HeaderPrefix(), func() []engine.Header { return own }),
+		ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", requestID)},
+	}
+	for i, h := range own {
+		ok.Headers[i] = header(h.Name, h.Value)
+	}
+	return &authv3.CheckResponse{
+		Status:          okStatus,
+		HttpResponse:    &authv3.CheckResponse_OkResponse{OkResponse: ok},
+		DynamicMetadata: &structpb.Struct{Fields: fields},
+	}, nil
 }
 
 // okMessages are an allow's own messages, allocated together.

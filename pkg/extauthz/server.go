@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/propagation"
 
+	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
+	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
 
@@ -74,13 +78,15 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 		if p := recover(); p != nil {
 			s.panics.Inc()
 			s.log.ErrorContext(ctx, "check panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			resp, err = deny(&engine.Decision{Outcome: engine.AuthorizerFailure}, uuid.NewString()), nil
+			resp, err = deny(&engine.Decision{Outcome: engine.AuthorizerFailure}, nil, uuid.NewString()), nil
 		}
 	}()
 	if n := s.inflight.Add(1); s.maxInflight > 0 && n > s.maxInflight {
 		s.inflight.Add(-1)
 		id := requestID(in)
-		return deny(s.engine.Reject(ctx, engine.Throttled, id, errOverloaded), id), nil
+		d := s.engine.Reject(ctx, engine.Throttled, id, errOverloaded)
+		d.Responses = s.responsesFor(in)
+		return deny(d, nil, id), nil
 	}
 	defer s.inflight.Add(-1)
 	if s.prop != nil {
@@ -93,7 +99,9 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 	if perr := request.FromCheckInto(req, in, s.now()); perr != nil {
 		s.requests.Put(req)
 		id := requestID(in)
-		return deny(s.engine.Reject(ctx, engine.BadRequest, id, perr), id), nil
+		d := s.engine.Reject(ctx, engine.BadRequest, id, perr)
+		d.Responses = s.responsesFor(in)
+		return deny(d, nil, id), nil
 	}
 	d := s.engine.Decide(ctx, req)
 	// The response is built from the snapshot, the CheckRequest's strings and the cached answer,
@@ -105,35 +113,43 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 			s.requests.Put(req)
 		}
 	}()
-	id := safeRequestID(req.RequestID)
+	id := req.RequestID
 	if d.Outcome == engine.Allow {
 		resp, err := allow(d, req, s.engine, id)
 		if err != nil {
 			// Fail closed: the answer cannot be passed upstream as it is.
 			s.log.ErrorContext(ctx, "allow not encodable", "api", d.Api, "authorizer", d.Authorizer, "error", err)
-			return deny(&engine.Decision{Outcome: engine.AuthorizerConfig, Protocol: d.Protocol}, id), nil
+			return deny(&engine.Decision{Outcome: engine.AuthorizerConfig, Protocol: d.Protocol, Responses: d.Responses, RequestID: id}, req, id), nil
 		}
 		return resp, nil
 	}
-	return deny(d, id), nil
+	return deny(d, req, id), nil
 }
 
 var errOverloaded = errors.New("more Checks in flight than --max-inflight")
 
-// requestID reads x-request-id from a request that could not be parsed.
+// requestID is the id of a request that could not be read.
 func requestID(in *authv3.CheckRequest) string {
-	return safeRequestID(in.GetAttributes().GetRequest().GetHttp().GetHeaders()["x-request-id"])
+	return request.ID(in.GetAttributes().GetRequest().GetHttp())
 }
 
-// safeRequestID returns id when it can be echoed in a header as it is, else a fresh UUID.
-func safeRequestID(id string) string {
-	if id == "" || len(id) > 200 {
-		return uuid.NewString()
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c < 0x21 || c > 0x7e {
-			return uuid.NewString()
+// responsesFor finds the gateway responses of the Api a request that could not be decided names
+// (its api context extension) or is sent to (its host), so that its 400 or 429 is answered as
+// that Api answers; nil (the built-in answers) when there is none.
+func (s *Server) responsesFor(in *authv3.CheckRequest) *gatewayresponse.Set {
+	snap := s.engine.Snapshot()
+	var api *config.Api
+	if name := in.GetAttributes().GetContextExtensions()["api"]; name != "" {
+		api = snap.ApiByName(name)
+	} else {
+		host := strings.ToLower(in.GetAttributes().GetRequest().GetHttp().GetHost())
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
 		}
+		api = snap.ApiForHost(strings.TrimSuffix(host, "."))
 	}
-	return id
+	if api == nil {
+		return nil
+	}
+	return api.Responses
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
+	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
 
@@ -183,23 +184,6 @@ func TestCheckRecoversFromPanic(t *testing.T) {
 	}
 	if d := resp.GetDeniedResponse(); d.GetStatus().GetCode() != 500 {
 		t.Fatalf("status = %v, want 500", d.GetStatus())
-	}
-}
-
-func TestRequestIDIsEchoedOnlyWhenSafe(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"abc-123", "abc-123"},
-		{"evil\r\nx: y", ""},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		got := safeRequestID(tt.in)
-		if tt.want != "" && got != tt.want {
-			t.Errorf("safeRequestID(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-		if tt.want == "" && (got == tt.in || len(got) != 36) {
-			t.Errorf("safeRequestID(%q) = %q, want a fresh UUID", tt.in, got)
-		}
 	}
 }
 
@@ -392,8 +376,8 @@ func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
 // changes the parts another response holds.
 func TestDenialsShareOnlyConstantParts(t *testing.T) {
 	d := &engine.Decision{Outcome: engine.Unauthorized, Protocol: "REST", JWT: true}
-	first := deny(d, "req-1")
-	second := deny(d, "req-2")
+	first := deny(d, nil, "req-1")
+	second := deny(d, nil, "req-2")
 	ids := func(r *authv3.CheckResponse) []string {
 		var out []string
 		for _, h := range r.GetDeniedResponse().GetHeaders() {
@@ -408,8 +392,12 @@ func TestDenialsShareOnlyConstantParts(t *testing.T) {
 	if got := ids(second); got[1] != "x-amzn-requestid=req-2" {
 		t.Fatalf("second denial headers %v", got)
 	}
-	if n := len(denyTable[engine.Unauthorized][0][1].headers); n != 3 {
+	if n := len(gatewayresponse.Default(gatewayresponse.Unauthorized, true).Kept(gatewayresponse.GRPC).(*denyParts).headers); n != 3 {
 		t.Fatalf("shared parts changed: %d headers", n)
+	}
+	httpSet, errs := gatewayresponse.Compile(nil, gatewayresponse.Api{Protocol: "HTTP"})
+	if errs != nil {
+		t.Fatal(errs)
 	}
 	for _, tc := range []struct {
 		d    engine.Decision
@@ -418,9 +406,10 @@ func TestDenialsShareOnlyConstantParts(t *testing.T) {
 	}{
 		{engine.Decision{Outcome: engine.Allow}, int32(codes.Unavailable), 500},        // never a weaker answer
 		{engine.Decision{Outcome: engine.Outcome(200)}, int32(codes.Unavailable), 500}, // outside the table
-		{engine.Decision{Outcome: engine.MissingToken, Protocol: "HTTP"}, int32(codes.PermissionDenied), 404},
+		{engine.Decision{Outcome: engine.MissingToken, Protocol: "HTTP", Responses: httpSet}, int32(codes.PermissionDenied), 404},
+		{engine.Decision{Outcome: engine.URITooLong}, int32(codes.InvalidArgument), 414},
 	} {
-		r := deny(&tc.d, "x")
+		r := deny(&tc.d, nil, "x")
 		if r.GetStatus().GetCode() != tc.code || r.GetDeniedResponse().GetStatus().GetCode() != tc.http {
 			t.Errorf("outcome %d %s: gRPC %d HTTP %d, want %d %d", tc.d.Outcome, tc.d.Protocol, r.GetStatus().GetCode(), r.GetDeniedResponse().GetStatus().GetCode(), tc.code, tc.http)
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/google/uuid"
 )
 
 // FromCheck reads the facts of the HTTP request under authorization from an Envoy CheckRequest.
@@ -44,10 +45,8 @@ func FromCheckInto(r *Request, req *authv3.CheckRequest, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	// Envoy fills both from the same request line; a :path that says otherwise means the
-	// request was not built by Envoy, or was changed on the way, and may route elsewhere.
-	if p, ok := headers[":path"]; ok && p != target {
-		return fmt.Errorf("%w: the :path header disagrees with the request path", ErrBadPath)
+	if err := checkPseudoHeaders(h, headers); err != nil {
+		return err
 	}
 	rawPath, rawQuery := SplitTarget(target)
 	path, err := CleanPath(rawPath)
@@ -72,11 +71,58 @@ func FromCheckInto(r *Request, req *authv3.CheckRequest, now time.Time) error {
 	return nil
 }
 
-// requestID is the client's or Envoy's x-request-id. Envoy also copies its stream's request ID
-// into the id attribute, which is used when the header was not forwarded.
+// checkPseudoHeaders refuses a request whose pseudo-headers disagree with the attributes Envoy
+// fills from them (:method, :path, :authority, :scheme). The decision is made on the attributes
+// while the upstream acts on the headers it is forwarded, so a disagreement means the request
+// was not built by Envoy, or was changed on the way: a decision for POST on a request forwarded
+// as GET, or a host-less Api's decision for a request reaching another host. Envoy copies the
+// values as they are, so they are compared exactly. A pseudo-header that is absent (a sender
+// that leaves them out of the map) is not compared.
+func checkPseudoHeaders(h *authv3.AttributeContext_HttpRequest, headers map[string]string) error {
+	for _, p := range [...]struct {
+		name, attr string
+		err        error
+	}{
+		{":path", h.GetPath(), ErrBadPath},
+		{":method", h.GetMethod(), ErrBadMethod},
+		{":authority", h.GetHost(), ErrBadHost},
+		{":scheme", h.GetScheme(), ErrBadRequest},
+	} {
+		if v, ok := headers[p.name]; ok && v != p.attr {
+			return fmt.Errorf("%w: the %s header disagrees with the request attribute", p.err, p.name)
+		}
+	}
+	return nil
+}
+
+// requestID is the request's one id, the same in the backend event, the x-amzn-requestid answer
+// header and the decision log: the client's or Envoy's x-request-id, else the id attribute
+// (Envoy's random stream id), else a fresh UUID. An id that could not be echoed in a header as
+// it is (control characters, spaces, over 200 bytes) is replaced, not cleaned.
 func requestID(h *authv3.AttributeContext_HttpRequest, headers map[string]string) string {
-	if id := headers["x-request-id"]; id != "" {
+	if id := headers["x-request-id"]; SafeID(id) {
 		return id
 	}
-	return h.GetId()
+	if id := h.GetId(); SafeID(id) {
+		return id
+	}
+	return uuid.NewString()
+}
+
+// ID is the request id of a CheckRequest's HTTP attributes h, for a request that could not be
+// read (and so has no Request): the same choice as Request.RequestID.
+func ID(h *authv3.AttributeContext_HttpRequest) string { return requestID(h, h.GetHeaders()) }
+
+// SafeID reports whether id can be used as a request id as it is: not empty, at most 200
+// bytes of visible ASCII.
+func SafeID(id string) bool {
+	if id == "" || len(id) > 200 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package request
 
 import (
 	"errors"
+	"github.com/google/uuid"
 	"maps"
 	"reflect"
 	"strings"
@@ -98,7 +99,9 @@ func TestFromCheckFields(t *testing.T) {
 	}{
 		{
 			name: "upper-case host lowered, authority kept",
-			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Host = "API.Example.com:8443" },
+			edit: func(h *authv3.AttributeContext_HttpRequest) {
+				h.Host, h.Headers[":authority"] = "API.Example.com:8443", "API.Example.com:8443"
+			},
 			check: func(t *testing.T, r *Request) {
 				if r.Host != "api.example.com" || r.Authority != "API.Example.com:8443" {
 					t.Errorf("Host, Authority = %q, %q", r.Host, r.Authority)
@@ -107,7 +110,7 @@ func TestFromCheckFields(t *testing.T) {
 		},
 		{
 			name: "lower-case method raised",
-			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Method = "delete" },
+			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Method, h.Headers[":method"] = "delete", "delete" },
 			check: func(t *testing.T, r *Request) {
 				if r.Method != "DELETE" {
 					t.Errorf("Method = %q, want DELETE", r.Method)
@@ -149,7 +152,9 @@ func TestFromCheckFields(t *testing.T) {
 		},
 		{
 			name: "IPv6 host without brackets or port",
-			edit: func(h *authv3.AttributeContext_HttpRequest) { h.Host = "[2001:db8::1]:443" },
+			edit: func(h *authv3.AttributeContext_HttpRequest) {
+				h.Host, h.Headers[":authority"] = "[2001:db8::1]:443", "[2001:db8::1]:443"
+			},
 			check: func(t *testing.T, r *Request) {
 				if r.Host != "2001:db8::1" || r.Authority != "[2001:db8::1]:443" {
 					t.Errorf("Host, Authority = %q, %q", r.Host, r.Authority)
@@ -197,6 +202,21 @@ func TestFromCheckRejects(t *testing.T) {
 		{":path header disagrees with the path", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
 			h.Path, h.Headers[":path"] = "/public/x", "/admin/x"
 		}), ErrBadPath},
+		{":method header disagrees with the method", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
+			h.Method, h.Headers[":method"] = "POST", "GET"
+		}), ErrBadMethod},
+		{":method header differs in case", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
+			h.Headers[":method"] = "get"
+		}), ErrBadMethod},
+		{":authority header names another host", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
+			h.Headers[":authority"] = "admin.example.com"
+		}), ErrBadHost},
+		{":authority header without the port", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
+			h.Headers[":authority"] = "api.example.com"
+		}), ErrBadHost},
+		{":scheme header disagrees with the scheme", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
+			h.Headers[":scheme"] = "http"
+		}), ErrBadRequest},
 		{"target over limit", withHTTP(func(h *authv3.AttributeContext_HttpRequest) {
 			h.Path = "/?" + strings.Repeat("q", MaxPathBytes)
 		}), ErrTooLarge},
@@ -244,5 +264,43 @@ func TestFromCheckIntoOverwritesEverything(t *testing.T) {
 	}
 	if !reflect.DeepEqual(used, want) {
 		t.Fatalf("reused Request:\n%+v\nwant\n%+v", used, want)
+	}
+}
+
+// TestRequestIDIsOneSafeValue: the request id is echoed in a header and sent to the backend, so
+// it is x-request-id only when that can be echoed as it is; else Envoy's id attribute; else a
+// fresh UUID, made once, so that event, header and log agree.
+func TestRequestIDIsOneSafeValue(t *testing.T) {
+	tests := []struct {
+		name       string
+		header, id string
+		want       string // "": a fresh UUID
+	}{
+		{"x-request-id", "abc-123", "stream", "abc-123"},
+		{"CR LF in x-request-id", "evil\r\nx: y", "stream", "stream"},
+		{"space in x-request-id", "a b", "", ""},
+		{"x-request-id over 200 bytes", strings.Repeat("a", 201), "", ""},
+		{"none", "", "", ""},
+		{"unsafe id attribute", "", "bad\x00id", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := typicalHTTP()
+			h.Id = tt.id
+			delete(h.Headers, "x-request-id")
+			if tt.header != "" {
+				h.Headers["x-request-id"] = tt.header
+			}
+			r, err := FromCheck(checkRequest(h, "", nil), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != "" && r.RequestID != tt.want {
+				t.Fatalf("RequestID = %q, want %q", r.RequestID, tt.want)
+			}
+			if _, err := uuid.Parse(r.RequestID); tt.want == "" && err != nil {
+				t.Fatalf("RequestID = %q, want a fresh UUID", r.RequestID)
+			}
+		})
 	}
 }

@@ -20,7 +20,7 @@ type Request struct {
 	RawQuery  string // the query as sent, without "?"
 	Headers   map[string]string
 	SourceIP  string // client address without port; empty when Envoy sent none
-	RequestID string // x-request-id when present, else empty
+	RequestID string // x-request-id when present and safe, else the id attribute, else a fresh UUID
 	// ContextExtensions are the per-route values Envoy's ext_authz filter adds (api, authorizer).
 	ContextExtensions map[string]string
 	Time              time.Time

@@ -13,7 +13,7 @@ import (
 
 const (
 	host        = "api.example.com"
-	msgExplicit = `{"message":"User is not authorized to access this resource with an explicit deny"}`
+	msgExplicit = `{"Message":"User is not authorized to access this resource with an explicit deny"}`
 	msgImplicit = `{"message":"User is not authorized to access this resource"}`
 	msgUnauth   = `{"message":"Unauthorized"}`
 	msgMissing  = `{"message":"Missing Authentication Token"}`

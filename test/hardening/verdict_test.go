@@ -52,8 +52,9 @@ type want struct {
 var (
 	wantAllow         = want{codes.OK, 200, "", ""}
 	wantBadRequest    = want{codes.InvalidArgument, 400, `{"message":"Bad Request"}`, ""}
+	wantURITooLong    = want{codes.InvalidArgument, 414, `{"message":"Request-URI Too Long"}`, ""}
 	wantUnauthorized  = want{codes.Unauthenticated, 401, `{"message":"Unauthorized"}`, "UnauthorizedException"}
-	wantExplicitDeny  = want{codes.PermissionDenied, 403, `{"message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"}
+	wantExplicitDeny  = want{codes.PermissionDenied, 403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`, "AccessDeniedException"}
 	wantImplicitDeny  = want{codes.PermissionDenied, 403, `{"message":"User is not authorized to access this resource"}`, "AccessDeniedException"}
 	wantMissingToken  = want{codes.PermissionDenied, 403, `{"message":"Missing Authentication Token"}`, "MissingAuthenticationTokenException"}
 	wantFailure       = want{codes.Unavailable, 500, `{"message":null}`, "AuthorizerFailureException"}

@@ -69,7 +69,7 @@ func TestCheckThroughEmulator(t *testing.T) {
 	}{
 		{"function allows the methodArn", "allow." + secret, 0, ""},
 		{"cached allow for the same arn", "allow." + secret, 0, ""},
-		{"function denies", "deny." + secret, 403, `{"message":"User is not authorized to access this resource with an explicit deny"}`},
+		{"function denies", "deny." + secret, 403, `{"Message":"User is not authorized to access this resource with an explicit deny"}`},
 		{"function says Unauthorized", "unauthorized." + secret, 401, `{"message":"Unauthorized"}`},
 		{"function fails", "fail." + secret, 500, `{"message":null}`},
 		{"function crashes", "crash." + secret, 500, `{"message":null}`},

@@ -20,12 +20,12 @@ func acceptQuality(accept, contentType string) float64 {
 		rng, params, _ := strings.Cut(part, ";")
 		rng = strings.ToLower(strings.TrimSpace(rng))
 		var s int
-		switch {
-		case rng == mediaType:
+		switch rng {
+		case mediaType:
 			s = 2
-		case rng == typ+"/*":
+		case typ + "/*":
 			s = 1
-		case rng == "*/*":
+		case "*/*":
 			s = 0
 		default:
 			continue

@@ -2,7 +2,6 @@ package request
 
 import (
 	"errors"
-	"github.com/google/uuid"
 	"maps"
 	"reflect"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/google/uuid"
 )
 
 // checkRequest builds a CheckRequest the way Envoy's ext_authz filter fills one.

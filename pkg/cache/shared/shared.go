@@ -296,3 +296,14 @@ func (t *Tier) apply(payload string, drop func(string, [][32]byte)) {
 	}
 	drop(msg.Authorizer, keys)
 }
+
+// ClientLogs sends the Redis client's own messages (reconnects, dial failures) to l at debug
+// level, instead of the standard logger's unstructured lines on stderr. The client's logger is
+// process-wide: call it once, from main.
+func ClientLogs(l *slog.Logger) { redis.SetLogger(clientLogger{l}) }
+
+type clientLogger struct{ l *slog.Logger }
+
+func (c clientLogger) Printf(ctx context.Context, format string, v ...any) {
+	c.l.Debug(fmt.Sprintf(format, v...), "component", "redis-client")
+}

@@ -379,7 +379,8 @@ func TestChartLints(t *testing.T) {
 		sets []string
 	}{
 		{name: "defaults"},
-		{name: "every optional part on", sets: []string{"serviceMonitor.enabled=true", "secretEnv[0].name=K", "secretEnv[0].secretName=s", "secretEnv[0].key=k"}},
+		{name: "every optional part on", sets: []string{"serviceMonitor.enabled=true", "secretEnv[0].name=K", "secretEnv[0].secretName=s", "secretEnv[0].key=k",
+			"sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s", "sharedCache.password.secretName=p", "adminToken.secretName=a"}},
 		{name: "every optional part off", sets: []string{"autoscaling.enabled=false", "podDisruptionBudget.enabled=false", "serviceAccount.create=false", "service.headless=false"}},
 	}
 	for _, tc := range cases {

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
+	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/cache"
 	"github.com/portcullis-dev/portcullis/pkg/cache/shared"
 	"github.com/portcullis-dev/portcullis/pkg/cache/shared/sharedtest"
@@ -311,4 +313,88 @@ func BenchmarkTiers(b *testing.B) {
 			decide(b, e, "cold", false)
 		}
 	})
+}
+
+// BenchmarkReplicas sends each new token to three replicas in turn, as a load balancer spreads
+// one client's requests, and reports the backend calls per token with and without the shared
+// tier.
+func BenchmarkReplicas(b *testing.B) {
+	r := sharedtest.Start(b)
+	for _, withTier := range []bool{false, true} {
+		name := "local-only"
+		if withTier {
+			name = "shared"
+		}
+		b.Run(name, func(b *testing.B) {
+			fb := newFake()
+			var engines []*Engine
+			if withTier {
+				engines = replicas(b, r, fb, 3)
+			} else {
+				for range 3 {
+					engines = append(engines, newTestEngine(b, fb))
+				}
+			}
+			var calls atomic.Int64
+			inner := fb.answer
+			fb.answer = func(req *authorizer.Request) (*authorizer.Response, error) {
+				calls.Add(1)
+				return inner(req)
+			}
+			ctx := context.Background()
+			tokens := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				tokens++
+				tok := name + "-" + strconv.Itoa(tokens)
+				for _, e := range engines {
+					d := e.Decide(ctx, req("GET", "api.example.com", "/v1/pets/1", map[string]string{"authorization": tok}))
+					if d.Outcome != Allow {
+						b.Fatal(d.Outcome, d.Err)
+					}
+				}
+			}
+			b.ReportMetric(float64(calls.Load())/float64(tokens), "backend-calls/token")
+		})
+	}
+}
+
+// BenchmarkSharedEntryBytes measures what one answer costs in Redis: MEMORY USAGE of a stored
+// key (the key, the sealed value, Redis's own overhead) and used_memory's growth per entry over
+// 2,000 entries, for an answer with a one-statement policy and two context keys.
+func BenchmarkSharedEntryBytes(b *testing.B) {
+	r := sharedtest.Start(b)
+	e := replicas(b, r, newFake(), 1)[0]
+	client := redis.NewClient(&redis.Options{Addr: r.Addr(), DisableIdentity: true})
+	b.Cleanup(func() { client.Close() })
+	ctx := context.Background()
+	usedMemory := func() float64 {
+		info := client.Info(ctx, "memory").Val()
+		for _, line := range strings.Split(info, "\r\n") {
+			if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				return n
+			}
+		}
+		b.Fatal("no used_memory in INFO")
+		return 0
+	}
+	const entries = 2000
+	before := usedMemory()
+	for i := range entries {
+		decideTok(e, "user-token-"+strconv.Itoa(i))
+	}
+	grown := (usedMemory() - before) / entries
+	keys := client.Keys(ctx, "*").Val()
+	if len(keys) != entries {
+		b.Fatalf("%d keys, want %d", len(keys), entries)
+	}
+	usage := float64(client.MemoryUsage(ctx, keys[0]).Val())
+	value := float64(client.StrLen(ctx, keys[0]).Val())
+	for b.Loop() {
+	}
+	b.ReportMetric(usage, "memory-usage-B/entry")
+	b.ReportMetric(grown, "used-memory-B/entry")
+	b.ReportMetric(value, "value-B")
+	b.ReportMetric(float64(len(keys[0])), "key-B")
 }

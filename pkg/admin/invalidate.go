@@ -65,6 +65,9 @@ func invalidateHandler(token string, invalidate Invalidator) http.Handler {
 		case errors.Is(err, engine.ErrNoSuchAuthorizer):
 			writeJSON(w, http.StatusNotFound, map[string]string{"message": fmt.Sprintf("no authorizer named %q", req.Authorizer)})
 			return
+		case errors.Is(err, engine.ErrIdentityShape):
+			writeJSON(w, http.StatusBadRequest, map[string]string{"message": err.Error()})
+			return
 		case err != nil:
 			// This replica dropped its copies; the store or the other replicas may still hold theirs.
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "dropped on this replica only: " + err.Error()})

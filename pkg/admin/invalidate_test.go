@@ -24,6 +24,10 @@ func TestInvalidate(t *testing.T) {
 		switch authorizer {
 		case "nope":
 			return false, fmt.Errorf("%w: %q", engine.ErrNoSuchAuthorizer, authorizer)
+		case "two-sources":
+			if len(identity) != 2 {
+				return false, fmt.Errorf("%w: %d values for 2 sources", engine.ErrIdentityShape, len(identity))
+			}
 		case "store-down":
 			return false, errors.New("shared cache: connection refused")
 		}
@@ -57,6 +61,7 @@ func TestInvalidate(t *testing.T) {
 		{"empty identity list", srv.URL, "POST", "Bearer s3cret-admin", `{"authorizer":"tokens","identity":[]}`, 400, `identity is empty`, false},
 		{"not JSON", srv.URL, "POST", "Bearer s3cret-admin", `authorizer=tokens`, 400, `body:`, false},
 		{"unknown field", srv.URL, "POST", "Bearer s3cret-admin", `{"authorizer":"tokens","identities":["x"]}`, 400, `unknown field`, false},
+		{"identity of the wrong shape", srv.URL, "POST", "Bearer s3cret-admin", `{"authorizer":"two-sources","identity":["x"]}`, 400, `1 values for 2 sources`, false},
 		{"store down", srv.URL, "POST", "Bearer s3cret-admin", `{"authorizer":"store-down"}`, 503, `dropped on this replica only`, false},
 		{"no admin token configured: no endpoint", bare.URL, "POST", "Bearer ", `{"authorizer":"tokens"}`, 404, ``, false},
 	}

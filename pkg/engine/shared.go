@@ -31,6 +31,9 @@ type SharedCache interface {
 // ErrNoSuchAuthorizer is an invalidation naming an authorizer the config does not have.
 var ErrNoSuchAuthorizer = errors.New("no such authorizer")
 
+// ErrIdentityShape is an invalidation whose identity has not one value per identity source.
+var ErrIdentityShape = errors.New("identity does not match the authorizer's identity sources")
+
 // sharedAnswer is an answer as another replica rebuilds it: the backend's response, the policy
 // as the backend sent it, compiled again on the reading side through compileAnswer, so a shared
 // answer is decided exactly as a fresh one.
@@ -169,6 +172,9 @@ func (e *Engine) Invalidate(ctx context.Context, authorizer string, identityValu
 	}
 	var keys [][32]byte
 	if identityValues != nil {
+		if n := a.Identity.Len(); len(identityValues) != n {
+			return false, fmt.Errorf("%w: %d values for %d sources", ErrIdentityShape, len(identityValues), n)
+		}
 		keys = identityKeys(snap, a, identityValues)
 	}
 	e.DropLocal(authorizer, keys)

@@ -155,6 +155,9 @@ func TestInvalidateAcrossReplicas(t *testing.T) {
 	if _, err := engines[0].Invalidate(ctx, "nope", nil); !errors.Is(err, ErrNoSuchAuthorizer) {
 		t.Fatalf("unknown authorizer: %v", err)
 	}
+	if _, err := engines[0].Invalidate(ctx, "tokens", []string{"alice", "extra"}); !errors.Is(err, ErrIdentityShape) {
+		t.Fatalf("two values for one source: %v", err)
+	}
 }
 
 func TestInvalidateWithoutSharedTier(t *testing.T) {

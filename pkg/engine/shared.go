@@ -34,6 +34,9 @@ var ErrNoSuchAuthorizer = errors.New("no such authorizer")
 // ErrIdentityShape is an invalidation whose identity has not one value per identity source.
 var ErrIdentityShape = errors.New("identity does not match the authorizer's identity sources")
 
+// errSharedExpired is a stored answer read in the moment between its own expiry and the store's.
+var errSharedExpired = errors.New("shared answer expired")
+
 // sharedAnswer is an answer as another replica rebuilds it: the backend's response, the policy
 // as the backend sent it, compiled again on the reading side through compileAnswer, so a shared
 // answer is decided exactly as a fresh one.
@@ -65,7 +68,9 @@ func (e *Engine) sharedFetch(ctx context.Context, base *[32]byte, ans *Answer, t
 			return cost, ttl, nil
 		}
 		*ans = Answer{}
-		e.log.Warn("shared cache answer not used", "authorizer", name, "error", err.Error())
+		if !errors.Is(err, errSharedExpired) {
+			e.log.Warn("shared cache answer not used", "authorizer", name, "error", err.Error())
+		}
 	}
 	var resp *authorizer.Response
 	cost, ttl, err := backend(withResponse(ctx, &resp), ans)
@@ -88,7 +93,7 @@ func (e *Engine) openShared(v []byte, ans *Answer) (int64, time.Duration, error)
 	}
 	ttl := time.Unix(0, s.Expires).Sub(e.now())
 	if ttl <= 0 {
-		return 0, 0, errors.New("expired")
+		return 0, 0, errSharedExpired
 	}
 	resp := &authorizer.Response{
 		PrincipalID: s.Principal, PolicyDocument: s.Policy, Context: s.Context,

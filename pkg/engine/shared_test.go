@@ -31,6 +31,10 @@ var sharedSecret = []byte("engine-test-secret-of-at-least-32-bytes")
 // replicas are engines over one fake backend and one real Redis, as replicas of one deployment
 // are: each its own snapshot, cache and tier client.
 func replicas(t testing.TB, r *sharedtest.Redis, fb *fakeBackend, n int) []*Engine {
+	return replicasWith(t, r, fb, n, Options{})
+}
+
+func replicasWith(t testing.TB, r *sharedtest.Redis, fb *fakeBackend, n int, opts Options) []*Engine {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -41,7 +45,8 @@ func replicas(t testing.TB, r *sharedtest.Redis, fb *fakeBackend, n int) []*Engi
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { tier.Close() })
-		out[i] = newTestEngine(t, fb, Options{Shared: tier})
+		opts.Shared = tier
+		out[i] = newTestEngine(t, fb, opts)
 		tier.Subscribe(ctx, out[i].DropLocal)
 	}
 	return out
@@ -79,6 +84,30 @@ func TestSharedTierOneBackendCallAcrossReplicas(t *testing.T) {
 	}
 	if fb.Calls("deny") != 1 || fb.Calls("unauthorized") != 3 {
 		t.Fatalf("deny %d calls (want 1), unauthorized %d (want 3)", fb.Calls("deny"), fb.Calls("unauthorized"))
+	}
+}
+
+// A replica that reads an answer from the shared tier keeps it only for the time it has left,
+// never for a whole TTL of its own.
+func TestSharedAnswerKeepsItsExpiry(t *testing.T) {
+	r := sharedtest.Start(t)
+	fb := newFake()
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	engines := replicasWith(t, r, fb, 2, Options{Now: now})
+	if d := decideTok(engines[0], "alice"); d.Outcome != Allow {
+		t.Fatal(d.Outcome, d.Err)
+	}
+	offset.Store(int64(290 * time.Second)) // of the tokens authorizer's 300s
+	if d := decideTok(engines[1], "alice"); d.Outcome != Allow || fb.Calls("alice") != 1 {
+		t.Fatalf("from the shared tier: %s, %d calls", d.Outcome, fb.Calls("alice"))
+	}
+	if d := decideTok(engines[1], "alice"); !d.Cached {
+		t.Fatal("not kept locally")
+	}
+	offset.Store(int64(301 * time.Second))
+	if d := decideTok(engines[1], "alice"); d.Outcome != Allow || d.Cached || fb.Calls("alice") != 2 {
+		t.Fatalf("after the first answer's expiry: %s cached=%v, %d calls (want 2)", d.Outcome, d.Cached, fb.Calls("alice"))
 	}
 }
 

@@ -96,6 +96,7 @@ func New(opts Options) (*Tier, error) {
 	ro.PoolTimeout = opts.Timeout
 	ro.ContextTimeoutEnabled = true
 	ro.DisableIdentity = true
+	opts.Logger.Info("shared cache tier", "addr", ro.Addr, "db", ro.DB, "tls", ro.TLSConfig != nil, "timeout", opts.Timeout.String())
 	t := &Tier{
 		client:  redis.NewClient(ro),
 		seal:    s,

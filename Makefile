@@ -49,8 +49,8 @@ test: system-deps test-tools build lint
 	# pkg/cache/scan_test.go.
 	$(GO) test -count=1 ./pkg/cache
 
-## bench: Go benchmarks of the hot path and the gRPC load comparison
-bench: $(BIN)/ghz build
+## bench: Go benchmarks of the hot path (the shared tier's against a real redis-server) and the gRPC load comparison
+bench: system-deps $(BIN)/ghz build
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./cmd/...
 	$(GO) run ./test/load -ghz $(BIN)/ghz -portcullis $(BIN)/portcullis
 

@@ -87,6 +87,30 @@ func TestChartRenders(t *testing.T) {
 			},
 		},
 		{
+			name: "sharedCache.url adds the shared tier's flags and its secrets from Secrets; adminToken from a Secret",
+			sets: []string{"sharedCache.url=rediss://cache.example.com:6379/0", "sharedCache.secret.secretName=portcullis-shared-cache",
+				"sharedCache.password.secretName=redis-auth", "adminToken.secretName=portcullis-admin"},
+			want: defaultObjects(),
+			check: func(t *testing.T, m *manifests) {
+				c := m.deployment.Spec.Template.Spec.Containers[0]
+				args := strings.Join(c.Args, " ")
+				if !strings.Contains(args, "--shared-cache-url rediss://cache.example.com:6379/0") || !strings.Contains(args, "--shared-cache-timeout 50ms") {
+					t.Errorf("args = %s", args)
+				}
+				env := envByName(c.Env)
+				for name, want := range map[string][2]string{
+					"PORTCULLIS_SHARED_CACHE_SECRET":   {"portcullis-shared-cache", "secret"},
+					"PORTCULLIS_SHARED_CACHE_PASSWORD": {"redis-auth", "password"},
+					"PORTCULLIS_ADMIN_TOKEN":           {"portcullis-admin", "token"},
+				} {
+					ref := env[name].ValueFrom
+					if ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != want[0] || ref.SecretKeyRef.Key != want[1] {
+						t.Errorf("%s = %+v, want secretKeyRef %s/%s", name, env[name], want[0], want[1])
+					}
+				}
+			},
+		},
+		{
 			name: "autoscaling off pins replicaCount and renders no HPA",
 			sets: []string{"autoscaling.enabled=false", "replicaCount=3"},
 			want: without(defaultObjects(), "HorizontalPodAutoscaler/portcullis"),
@@ -332,6 +356,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{name: "port out of range", sets: []string{"service.grpcPort=70000"}, want: "/service/grpcPort"},
 		{name: "image digest that is not sha256", sets: []string{"image.digest=latest"}, want: "/image/digest"},
 		{name: "decision log rate above 1", sets: []string{"decisionLogRate=2"}, want: "/decisionLogRate"},
+		{name: "shared cache URL that is not redis", sets: []string{"sharedCache.url=http://cache:6379"}, want: "/sharedCache/url"},
+		{name: "shared cache without its secret", sets: []string{"sharedCache.url=redis://cache:6379"}, want: "sharedCache.secret.secretName"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -353,7 +379,8 @@ func TestChartLints(t *testing.T) {
 		sets []string
 	}{
 		{name: "defaults"},
-		{name: "every optional part on", sets: []string{"serviceMonitor.enabled=true", "secretEnv[0].name=K", "secretEnv[0].secretName=s", "secretEnv[0].key=k"}},
+		{name: "every optional part on", sets: []string{"serviceMonitor.enabled=true", "secretEnv[0].name=K", "secretEnv[0].secretName=s", "secretEnv[0].key=k",
+			"sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s", "sharedCache.password.secretName=p", "adminToken.secretName=a"}},
 		{name: "every optional part off", sets: []string{"autoscaling.enabled=false", "podDisruptionBudget.enabled=false", "serviceAccount.create=false", "service.headless=false"}},
 	}
 	for _, tc := range cases {
@@ -375,7 +402,8 @@ func TestChartLints(t *testing.T) {
 func TestChartFlagsAreServeFlags(t *testing.T) {
 	t.Parallel()
 	bin := portcullisPath(t)
-	m := render(t)
+	// With the optional flags on too.
+	m := render(t, "sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s")
 	// `serve -h` prints the flags and exits 2, as the flag package does.
 	usage, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
 	defined := map[string]bool{}

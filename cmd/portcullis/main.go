@@ -1,5 +1,5 @@
 // Command portcullis is an Envoy external authorization server with Amazon API Gateway's Lambda
-// authorizer model. Subcommands: serve, validate, simulate, test-invoke, token, version.
+// authorizer model. Subcommands: serve, validate, simulate, test-invoke, token, cache, version.
 package main
 
 import (
@@ -33,6 +33,7 @@ func commands() []command {
 		{"simulate", "evaluate an IAM policy against a methodArn", runSimulate},
 		{"test-invoke", "run the whole pipeline once for one request and print each step", runTestInvoke},
 		{"token", "mint a token for the embedded demo config", runToken},
+		{"cache", "invalidate cached answers on every replica (cache invalidate)", runCache},
 		{"version", "print the version", runVersion},
 	}
 }

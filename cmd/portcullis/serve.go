@@ -40,6 +40,7 @@ type serveFlags struct {
 	backendInflight int
 	pprof           bool
 	grpc            grpcFlags
+	shared          sharedFlags
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -59,6 +60,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on the admin port")
 	fs.Float64Var(&f.traceRatio, "trace-sample-ratio", 1, "share of traces sampled when Envoy sent no sampling decision")
 	f.grpc.register(fs)
+	f.shared.register(fs)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		return flagsExit(err)
 	}
@@ -112,7 +114,17 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return err
 	}
 	defer func() { _ = stopTracing(context.WithoutCancel(ctx)) }()
+	tier, err := f.shared.tier(os.Getenv, log, reg)
+	if err != nil {
+		return err
+	}
+	var sharedTier engine.SharedCache
+	if tier != nil {
+		defer tier.Close()
+		sharedTier = tier
+	}
 	eng, err := engine.New(snap, engine.Options{
+		Shared:        sharedTier,
 		Tracer:        tracer,
 		CacheMaxBytes: f.cacheMaxBytes,
 		HeaderPrefix:  f.headerPrefix,
@@ -126,6 +138,9 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return err
 	}
 	defer eng.Close()
+	if tier != nil {
+		tier.Subscribe(ctx, eng.DropLocal)
+	}
 
 	grpcLis, err := net.Listen("tcp", f.grpcAddr)
 	if err != nil {
@@ -152,6 +167,9 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 			Ready:     func() error { return config.Ready(eng.Snapshot()) },
 			Gatherer:  reg,
 			Profiling: f.pprof,
+
+			AdminToken: f.shared.adminToken,
+			Invalidate: eng.Invalidate,
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}

@@ -1,6 +1,7 @@
 // Package admin serves the operator's HTTP endpoints: /healthz (the process is alive), /readyz
-// (a configuration is loaded and every remote key set was fetched), /metrics (Prometheus) and,
-// when asked for, Go's profiles under /debug/pprof/.
+// (a configuration is loaded and every remote key set was fetched), /metrics (Prometheus),
+// cache invalidation when an admin token is set (POST /cache/invalidate) and, when asked for,
+// Go's profiles under /debug/pprof/.
 package admin
 
 import (
@@ -22,6 +23,10 @@ type Options struct {
 	// Profiling mounts net/http/pprof under /debug/pprof/. Off by default: a profile shows
 	// the process's internals to whoever can reach the admin port.
 	Profiling bool
+	// AdminToken guards POST /cache/invalidate (Authorization: Bearer <token>). Empty, or
+	// Invalidate nil: the endpoint does not exist.
+	AdminToken string
+	Invalidate Invalidator
 }
 
 // Handler returns the admin HTTP handler.
@@ -51,6 +56,9 @@ func Handler(opts Options) http.Handler {
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
+	if opts.AdminToken != "" && opts.Invalidate != nil {
+		mux.Handle("POST /cache/invalidate", invalidateHandler(opts.AdminToken, opts.Invalidate))
 	}
 	for path, h := range opts.Extra {
 		mux.Handle(path, h)

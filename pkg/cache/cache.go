@@ -109,6 +109,15 @@ func (c *Cache[V]) Get(k *Key) (*Entry[V], bool) {
 	return c.recent.get(k, now)
 }
 
+// Delete drops the entry for k, so the next Get misses. It waits for ristretto's buffered
+// writes: a Set still in its buffer would otherwise be applied after the delete's immediate
+// part and bring the entry back until the buffered delete follows.
+func (c *Cache[V]) Delete(k *Key) {
+	c.store.Del(storeKey(k))
+	c.store.Wait()
+	c.recent.delete(k)
+}
+
 // Fetch is called on a miss to fill in the value in place; it returns the value's cost in bytes
 // and how long it may live (0 or less: not cached).
 type Fetch[V any] func(ctx context.Context, v *V) (cost int64, ttl time.Duration, err error)
@@ -180,6 +189,13 @@ func (r *recentMap[V]) get(k *Key, now time.Time) (*Entry[V], bool) {
 		return nil, false
 	}
 	return e, true
+}
+
+// delete forgets k; its slot in order stays until reused, harmlessly naming an absent key.
+func (r *recentMap[V]) delete(k *Key) {
+	r.mu.Lock()
+	delete(r.items, *k)
+	r.mu.Unlock()
 }
 
 func (r *recentMap[V]) put(k *Key, e *Entry[V]) {

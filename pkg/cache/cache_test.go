@@ -229,3 +229,24 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	}
 }
+
+// A Delete right after the fetch that stored an entry (its ristretto Set still buffered) is not
+// undone by that Set.
+func TestDeleteRightAfterFetch(t *testing.T) {
+	c, err := New[int](Options{MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fetch := func(context.Context, *int) (int64, time.Duration, error) { return 1, time.Minute, nil }
+	for i := range 2000 {
+		k := Key{byte(i), byte(i >> 8), 1}
+		if _, cached, err := c.GetOrFetch(context.Background(), &k, fetch); err != nil || cached {
+			t.Fatalf("fetch %d: cached %v, %v", i, cached, err)
+		}
+		c.Delete(&k)
+		if _, ok := c.Get(&k); ok {
+			t.Fatalf("entry %d back after Delete", i)
+		}
+	}
+}

@@ -16,6 +16,8 @@ import (
 
 // authorize returns the identity's answer, from the cache or from one backend call.
 func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target, id *identified, d *Decision) (*Answer, bool) {
+	// d.key stays the identity's key: the shared tier's, and the log's token hash.
+	mixGeneration(&id.key, e.generation(t.authorizer.Name))
 	key := (*cache.Key)(&id.key)
 	if entry, ok := e.cache.Get(key); ok {
 		if e.metrics != nil {
@@ -31,6 +33,12 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 	var latency time.Duration
 	fetch := func(ctx context.Context, ans *Answer) (int64, time.Duration, error) {
 		return e.callBackend(ctx, req, t, id, ans, &latency)
+	}
+	if e.shared != nil {
+		base, backend := d.key, fetch
+		fetch = func(ctx context.Context, ans *Answer) (int64, time.Duration, error) {
+			return e.sharedFetch(ctx, &base, ans, t, backend)
+		}
 	}
 	entry, cached, err := e.cache.GetOrFetch(ctx, key, fetch)
 	if !cached && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -80,6 +88,7 @@ func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *targe
 	if err := e.compileAnswer(resp, ans); err != nil {
 		return 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
 	}
+	keepResponse(ctx, resp)
 	ttl := a.TTL
 	if !resp.ExpiresAt.IsZero() {
 		if left := resp.ExpiresAt.Sub(e.now()); left < ttl {

@@ -41,6 +41,8 @@ type Options struct {
 	// AllowLogRate is the share of allows written to the decision log (0..1); denials and
 	// errors are always written.
 	AllowLogRate float64
+	// Shared, when set, is the tier under the engine's own cache that replicas share.
+	Shared SharedCache
 }
 
 // Engine decides requests against the current Snapshot.
@@ -61,6 +63,10 @@ type Engine struct {
 	queueWait    time.Duration
 
 	states sync.Pool // *state: requests' allocations given back by Release
+
+	shared SharedCache                       // nil: no shared tier
+	gens   atomic.Pointer[map[string]uint64] // see generation; copied on write under gensMu
+	gensMu sync.Mutex
 }
 
 // New makes an Engine serving snap.
@@ -101,6 +107,7 @@ func New(snap *config.Snapshot, opts Options) (*Engine, error) {
 		tracer:       opts.Tracer,
 		maxBackend:   opts.BackendMaxInflight,
 		queueWait:    opts.BackendQueueWait,
+		shared:       opts.Shared,
 	}
 	e.snap.Store(snap)
 	return e, nil

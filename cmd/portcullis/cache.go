@@ -63,7 +63,7 @@ func runCache(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, "portcullis cache invalidate: %s: %s\n", resp.Status, strings.TrimSpace(string(out)))
 		return 1
 	}
-	io.out.Write(out)
+	_, _ = io.out.Write(out)
 	return 0
 }
 

@@ -285,7 +285,6 @@ func TestSharedCacheRefusesTamperedValues(t *testing.T) {
 	}
 }
 
-
 func grepLines(text, substr string) string {
 	var out []string
 	for _, l := range strings.Split(text, "\n") {

@@ -32,6 +32,7 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 			Timeout: spec.HTTP.Timeout.Duration,
 			Headers: headers,
 			Simple:  spec.EnableSimpleResponses,
+			Logger:  c.opts.Logger,
 		}, c.httpClient())
 		return b, "spec.http", err
 	case spec.Lambda != nil:
@@ -46,6 +47,7 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 			Type:           spec.Type,
 			PayloadVersion: version,
 			Simple:         spec.EnableSimpleResponses,
+			Logger:         c.opts.Logger,
 		})
 		return b, "spec.lambda", err
 	case spec.JWT != nil:

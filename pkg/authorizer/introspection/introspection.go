@@ -24,6 +24,7 @@ import (
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer/claims"
+	httpbackend "github.com/portcullis-dev/portcullis/pkg/authorizer/http"
 )
 
 // Timeout bounds.
@@ -66,7 +67,8 @@ type Backend struct {
 var _ authorizer.Backend = (*Backend)(nil)
 
 // New checks cfg and returns the backend of the authorizer called name. client is shared with
-// the other HTTP backends; nil means http.DefaultClient.
+// the other HTTP backends (see the http backend's NewClient: no redirects followed, so a token
+// is never resent elsewhere); nil means a client of its own from NewClient.
 func New(name string, cfg Config, client *http.Client) (*Backend, error) {
 	if err := checkURL(cfg.URL); err != nil {
 		return nil, fmt.Errorf("authorizer %q: introspection url: %w", name, err)
@@ -90,7 +92,7 @@ func New(name string, cfg Config, client *http.Client) (*Backend, error) {
 		return nil, fmt.Errorf("authorizer %q: introspection.policy: %w", name, err)
 	}
 	if client == nil {
-		client = http.DefaultClient
+		client = httpbackend.NewClient()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

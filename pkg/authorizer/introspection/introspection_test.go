@@ -220,7 +220,13 @@ func TestAuthorizeFailsClosed(t *testing.T) {
 	}{
 		{"our client credentials refused", handler(401, `{"error":"invalid_client"}`), false},
 		{"server error", handler(500, "oops"), false},
-		{"redirect to a login page", handler(302, ""), false},
+		{"redirect, even to an answer that would allow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/active" {
+				io.WriteString(w, `{"active":true,"sub":"elsewhere"}`)
+				return
+			}
+			http.Redirect(w, r, "/active", http.StatusTemporaryRedirect)
+		}), false},
 		{"not JSON", handler(200, "<html>login</html>"), true},
 		{"JSON array", handler(200, `[{"active":true}]`), true},
 		{"no active member", handler(200, `{"sub":"alice"}`), true},

@@ -192,3 +192,28 @@ spec:
 		}
 	}
 }
+
+// test-invoke runs an introspection authorizer once and prints no Lambda event: none is sent.
+func TestTestInvokeIntrospection(t *testing.T) {
+	as := introspectiontest.New(t)
+	token := as.Mint(t, introspectiontest.User1, "pets:write")
+	t.Setenv("PORTCULLIS_TEST_INTROSPECTION_SECRET", introspectiontest.ClientSecret)
+	cfg := writeConfig(t, strings.ReplaceAll(introspectionConfig, "INTROSPECT_URL", as.IntrospectionURL()))
+	stdout, stderr, code := runCLI(t, "", "test-invoke", "--config", cfg,
+		"--method", "DELETE", "--url", "https://api.example.com/pets/9", "-H", "Authorization: Bearer "+token)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"methodArn: arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/DELETE/pets/9",
+		`"principalId": "id1"`,
+		"decision: Allow",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "event:") || strings.Contains(stdout, "authorizationToken") {
+		t.Errorf("test-invoke shows a Lambda event the introspection backend never sends:\n%s", stdout)
+	}
+}

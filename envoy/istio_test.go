@@ -6,9 +6,12 @@ import (
 	"testing"
 	"time"
 
+	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	meshv1alpha1 "istio.io/api/mesh/v1alpha1"
+	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	securityv1beta1 "istio.io/api/security/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,6 +126,51 @@ func TestIstioAuthorizationPolicy(t *testing.T) {
 	}
 	if len(policy.GetSelector().GetMatchLabels()) == 0 {
 		t.Error("no workload selector: a CUSTOM policy without one applies to every workload in the namespace")
+	}
+}
+
+// TestIstioPeerCertificate checks the EnvoyFilter patches Istio's ext_authz filter on the
+// ingress gateway, and that its value is a valid ExtAuthz (go-control-plane's proto and
+// validation rules) that turns include_peer_certificate on and nothing else.
+func TestIstioPeerCertificate(t *testing.T) {
+	var obj istioObject
+	strictObject(t, "istio/peer-certificate.yaml", &obj)
+	if obj.APIVersion != "networking.istio.io/v1alpha3" || obj.Kind != "EnvoyFilter" {
+		t.Errorf("%s %s, want networking.istio.io/v1alpha3 EnvoyFilter", obj.APIVersion, obj.Kind)
+	}
+	var filter networkingv1alpha3.EnvoyFilter
+	strictProto(t, "peer-certificate.yaml spec", obj.Spec, &filter)
+	if len(filter.GetWorkloadSelector().GetLabels()) == 0 {
+		t.Error("no workload selector: the patch would apply to every proxy in the namespace")
+	}
+	patches := filter.GetConfigPatches()
+	if len(patches) != 1 {
+		t.Fatalf("%d patches, want 1", len(patches))
+	}
+	p := patches[0]
+	sub := p.GetMatch().GetListener().GetFilterChain().GetFilter()
+	if p.GetApplyTo() != networkingv1alpha3.EnvoyFilter_HTTP_FILTER || p.GetMatch().GetContext() != networkingv1alpha3.EnvoyFilter_GATEWAY ||
+		sub.GetName() != "envoy.filters.network.http_connection_manager" || sub.GetSubFilter().GetName() != extAuthzFilter {
+		t.Errorf("patch applies to %v %v %s/%s, want the gateway's %s HTTP filter",
+			p.GetApplyTo(), p.GetMatch().GetContext(), sub.GetName(), sub.GetSubFilter().GetName(), extAuthzFilter)
+	}
+	if p.GetPatch().GetOperation() != networkingv1alpha3.EnvoyFilter_Patch_MERGE {
+		t.Errorf("operation %v, want MERGE: anything else replaces the provider's settings", p.GetPatch().GetOperation())
+	}
+	typed, err := p.GetPatch().GetValue().GetFields()["typed_config"].GetStructValue().MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a anypb.Any
+	if err := protojson.Unmarshal(typed, &a); err != nil {
+		t.Fatalf("typed_config: %v", err)
+	}
+	authz := &extauthzv3.ExtAuthz{}
+	if err := a.UnmarshalTo(authz); err != nil {
+		t.Fatalf("typed_config is not an ExtAuthz: %v", err)
+	}
+	if !authz.GetIncludePeerCertificate() || !proto.Equal(authz, &extauthzv3.ExtAuthz{IncludePeerCertificate: true}) {
+		t.Errorf("patch merges %v, want include_peer_certificate alone", authz)
 	}
 }
 

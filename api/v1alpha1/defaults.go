@@ -43,6 +43,9 @@ func (s *AuthorizerSpec) Default() {
 	if s.Lambda != nil && s.Lambda.Timeout == nil {
 		s.Lambda.Timeout = &metav1.Duration{Duration: DefaultTimeout}
 	}
+	if s.Introspection != nil && s.Introspection.Timeout == nil {
+		s.Introspection.Timeout = &metav1.Duration{Duration: DefaultTimeout}
+	}
 	if s.Type == TypeJWT && len(s.IdentitySource) == 0 {
 		s.IdentitySource = StringOrList{DefaultJWTIdentitySource}
 	}

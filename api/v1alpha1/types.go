@@ -65,6 +65,8 @@ type AuthorizerSpec struct {
 	HTTP   *HTTPBackend   `json:"http,omitempty"`
 	Lambda *LambdaBackend `json:"lambda,omitempty"`
 	JWT    *JWTBackend    `json:"jwt,omitempty"`
+	// Introspection asks an OAuth2 authorization server about opaque tokens (TOKEN only).
+	Introspection *IntrospectionBackend `json:"introspection,omitempty"`
 }
 
 // HTTPBackend is an HTTP endpoint that speaks the Lambda authorizer event and response JSON.
@@ -111,6 +113,29 @@ type JWTBackend struct {
 	ContextClaims []string `json:"contextClaims,omitempty"`
 	// Policy rules, evaluated in order, produce the IAM policy. None: allow the routes this
 	// authorizer guards.
+	Policy []PolicyRule `json:"policy,omitempty"`
+}
+
+// IntrospectionBackend asks an OAuth2 authorization server whether an opaque bearer token is
+// active (RFC 7662 token introspection) and produces the policy from rules, as the JWT backend
+// does from a JWT's claims.
+type IntrospectionBackend struct {
+	// URL is the introspection endpoint; the token is POSTed to it as token=... .
+	URL string `json:"url"`
+	// ClientID and ClientSecret authenticate Portcullis to the endpoint with HTTP Basic.
+	ClientID     string      `json:"clientId"`
+	ClientSecret SecretValue `json:"clientSecret"`
+	// TokenTypeHint is sent as token_type_hint, e.g. access_token.
+	TokenTypeHint string `json:"tokenTypeHint,omitempty"`
+	// Timeout bounds one call. Default 5s, at most 30s.
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+	// PrincipalIDClaim names the member of the answer that becomes the principalId. Default:
+	// sub, else username, else client_id.
+	PrincipalIDClaim string `json:"principalIdClaim,omitempty"`
+	// ContextClaims are members of the answer passed as the authorizer context.
+	ContextClaims []string `json:"contextClaims,omitempty"`
+	// Policy rules, evaluated in order, produce the IAM policy (scopes from the answer's scope).
+	// None: allow the routes this authorizer guards.
 	Policy []PolicyRule `json:"policy,omitempty"`
 }
 

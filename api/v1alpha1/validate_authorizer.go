@@ -105,6 +105,9 @@ func (s *AuthorizerSpec) validateBackends(errs *fieldErrors, p *field.Path) {
 	if s.JWT != nil {
 		s.JWT.validate(errs, p.Child("jwt"))
 	}
+	if s.Introspection != nil {
+		s.Introspection.validate(errs, p.Child("introspection"))
+	}
 }
 
 func (s *AuthorizerSpec) validateBackendChoice(errs *fieldErrors, p *field.Path) {
@@ -118,16 +121,29 @@ func (s *AuthorizerSpec) validateBackendChoice(errs *fieldErrors, p *field.Path)
 	if s.JWT != nil {
 		set = append(set, "jwt")
 	}
+	if s.Introspection != nil {
+		set = append(set, "introspection")
+	}
 	switch {
 	case len(set) == 0 && s.Type == TypeJWT:
 		errs.add(p.Child("jwt"), "required: JWT authorizers need a jwt backend")
 	case len(set) == 0:
-		errs.add(p, "no backend: %s authorizers need one of http or lambda", s.Type)
+		errs.add(p, "no backend: %s authorizers need one of %s", s.Type, backendsFor(s.Type))
 	case len(set) > 1:
 		errs.add(p, "%s are all set: want exactly one backend", strings.Join(set, " and "))
 	case s.Type == TypeJWT && s.JWT == nil:
 		errs.add(p.Child(set[0]), "JWT authorizers use the jwt backend, not %s", set[0])
 	case s.Type != TypeJWT && s.JWT != nil:
 		errs.add(p.Child("jwt"), "%s authorizers need an http or lambda backend; jwt is for type JWT", s.Type)
+	case s.Type != TypeToken && s.Introspection != nil:
+		errs.add(p.Child("introspection"), "introspection is for TOKEN authorizers: it reads one bearer token")
 	}
+}
+
+// backendsFor names the backends an authorizer type may use, for error messages.
+func backendsFor(typ string) string {
+	if typ == TypeToken {
+		return "http, lambda or introspection"
+	}
+	return "http or lambda"
 }

@@ -107,7 +107,7 @@ func TestValidateAuthorizer(t *testing.T) {
 		}, []want{{"spec.enableSimpleResponses", `need payloadFormatVersion "2.0"`}}},
 		{"simple responses only for REQUEST", tokenAuthorizer, func(a *Authorizer) { a.Spec.EnableSimpleResponses = true },
 			[]want{{"spec.enableSimpleResponses", "only REQUEST"}}},
-		{"no backend", tokenAuthorizer, func(a *Authorizer) { a.Spec.HTTP = nil }, []want{{"spec", "need one of http or lambda"}}},
+		{"no backend", tokenAuthorizer, func(a *Authorizer) { a.Spec.HTTP = nil }, []want{{"spec", "need one of http, lambda or introspection"}}},
 		{"two backends", tokenAuthorizer, func(a *Authorizer) { a.Spec.Lambda = &LambdaBackend{FunctionName: "f"} },
 			[]want{{"spec", "http and lambda are all set"}}},
 		{"jwt backend on TOKEN", tokenAuthorizer, func(a *Authorizer) { a.Spec.HTTP, a.Spec.JWT = nil, jwtAuthorizer().Spec.JWT },

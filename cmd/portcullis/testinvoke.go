@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
+	"github.com/portcullis-dev/portcullis/pkg/authorizer/introspection"
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz"
@@ -117,25 +118,28 @@ func checkRequest(method, rawURL string, headers []string, sourceIP string) (*au
 
 // recorder wraps every backend to keep what it was asked and what it answered.
 type recorder struct {
-	mu   sync.Mutex
-	req  *authorizer.Request
-	resp *authorizer.Response
-	err  error
+	mu      sync.Mutex
+	req     *authorizer.Request
+	resp    *authorizer.Response
+	err     error
+	noEvent bool // the backend sends no Lambda event (introspection posts the token alone)
 }
 
 func (r *recorder) wrap(_ string, b authorizer.Backend) authorizer.Backend {
-	return recordingBackend{b: b, r: r}
+	_, noEvent := b.(*introspection.Backend)
+	return recordingBackend{b: b, r: r, noEvent: noEvent}
 }
 
 type recordingBackend struct {
-	b authorizer.Backend
-	r *recorder
+	b       authorizer.Backend
+	r       *recorder
+	noEvent bool
 }
 
 func (rb recordingBackend) Authorize(ctx context.Context, req *authorizer.Request) (*authorizer.Response, error) {
 	resp, err := rb.b.Authorize(ctx, req)
 	rb.r.mu.Lock()
-	rb.r.req, rb.r.resp, rb.r.err = req, resp, err
+	rb.r.req, rb.r.resp, rb.r.err, rb.r.noEvent = req, resp, err, rb.noEvent
 	rb.r.mu.Unlock()
 	return resp, err
 }
@@ -145,7 +149,7 @@ func (r *recorder) print(io stdio, resp *authv3.CheckResponse) {
 	defer r.mu.Unlock()
 	if r.req != nil {
 		fmt.Fprintf(io.out, "methodArn: %s\n", r.req.MethodArn)
-		if r.req.Type != "JWT" {
+		if r.req.Type != "JWT" && !r.noEvent {
 			if ev, err := authorizer.MarshalEvent(r.req); err == nil {
 				fmt.Fprintf(io.out, "event:\n%s\n", indent(ev))
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 )
@@ -37,7 +38,11 @@ type tokenEvent struct {
 // MarshalEvent builds the JSON event API Gateway would send a Lambda authorizer for req: the
 // TOKEN event, or the REQUEST event in payload format 1.0 (REST) or 2.0 (HTTP API), chosen by
 // req.Type and req.PayloadVersion (empty means 1.0). JWT requests have no event.
-func MarshalEvent(req *Request) ([]byte, error) {
+func MarshalEvent(req *Request) ([]byte, error) { return EncodeEvent(req, nil) }
+
+// EncodeEvent is MarshalEvent reporting to log (nil: nowhere) what it leaves out of a REQUEST
+// event rather than failing the call: a client certificate that does not parse.
+func EncodeEvent(req *Request, log *slog.Logger) ([]byte, error) {
 	if req == nil {
 		return nil, errors.New("no request")
 	}
@@ -51,9 +56,9 @@ func MarshalEvent(req *Request) ([]byte, error) {
 		}
 		switch req.PayloadVersion {
 		case "", PayloadVersion1:
-			event = newRequestEventV1(req)
+			event = newRequestEventV1(req, clientCert(req, log))
 		case PayloadVersion2:
-			event = newRequestEventV2(req)
+			event = newRequestEventV2(req, clientCert(req, log))
 		default:
 			return nil, fmt.Errorf("unknown payload format version %q", req.PayloadVersion)
 		}
@@ -73,4 +78,21 @@ func encode(event any) ([]byte, error) {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// clientCert describes the request's client certificate, if Envoy sent one. It is parsed here,
+// when an event is built (a cache miss), and never on the Check path.
+func clientCert(req *Request, log *slog.Logger) *ClientCert {
+	if req.HTTP.Certificate == "" {
+		return nil
+	}
+	cert, err := ParseClientCert(req.HTTP.Certificate)
+	if err != nil {
+		if log != nil {
+			log.Warn("client certificate left out of the authorizer event",
+				slog.String("request_id", req.RequestID), slog.String("error", err.Error()))
+		}
+		return nil
+	}
+	return cert
 }

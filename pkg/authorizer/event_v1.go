@@ -36,11 +36,12 @@ type requestContextV1 struct {
 }
 
 type identityV1 struct {
-	SourceIP  string `json:"sourceIp"`
-	UserAgent string `json:"userAgent"`
+	SourceIP   string      `json:"sourceIp"`
+	UserAgent  string      `json:"userAgent"`
+	ClientCert *ClientCert `json:"clientCert,omitempty"`
 }
 
-func newRequestEventV1(req *Request) requestEventV1 {
+func newRequestEventV1(req *Request, cert *ClientCert) requestEventV1 {
 	h := req.HTTP
 	path := eventPath(req)
 	headers := eventHeaders(h, false)
@@ -63,7 +64,7 @@ func newRequestEventV1(req *Request) requestEventV1 {
 			ResourceID:   ResourceID(h.Method, req.Resource),
 			Stage:        req.Stage,
 			RequestID:    req.RequestID,
-			Identity:     identityV1{SourceIP: h.SourceIP, UserAgent: h.Headers["user-agent"]},
+			Identity:     identityV1{SourceIP: h.SourceIP, UserAgent: h.Headers["user-agent"], ClientCert: cert},
 			ResourcePath: req.Resource,
 			HTTPMethod:   h.Method,
 			APIID:        req.APIID,

@@ -25,16 +25,23 @@ type requestEventV2 struct {
 }
 
 type requestContextV2 struct {
-	AccountID    string `json:"accountId"`
-	APIID        string `json:"apiId"`
-	DomainName   string `json:"domainName"`
-	DomainPrefix string `json:"domainPrefix"`
-	HTTP         httpV2 `json:"http"`
-	RequestID    string `json:"requestId"`
-	RouteKey     string `json:"routeKey"`
-	Stage        string `json:"stage"`
-	Time         string `json:"time"`
-	TimeEpoch    int64  `json:"timeEpoch"`
+	AccountID      string            `json:"accountId"`
+	APIID          string            `json:"apiId"`
+	Authentication *authenticationV2 `json:"authentication,omitempty"`
+	DomainName     string            `json:"domainName"`
+	DomainPrefix   string            `json:"domainPrefix"`
+	HTTP           httpV2            `json:"http"`
+	RequestID      string            `json:"requestId"`
+	RouteKey       string            `json:"routeKey"`
+	Stage          string            `json:"stage"`
+	Time           string            `json:"time"`
+	TimeEpoch      int64             `json:"timeEpoch"`
+}
+
+// authenticationV2 is sent only with a client certificate, as HTTP APIs send it only with mutual
+// TLS.
+type authenticationV2 struct {
+	ClientCert *ClientCert `json:"clientCert"`
 }
 
 type httpV2 struct {
@@ -45,13 +52,17 @@ type httpV2 struct {
 	UserAgent string `json:"userAgent"`
 }
 
-func newRequestEventV2(req *Request) requestEventV2 {
+func newRequestEventV2(req *Request, cert *ClientCert) requestEventV2 {
 	h := req.HTTP
 	identity := req.IdentitySource
 	if identity == nil {
 		identity = []string{}
 	}
 	t := h.Time.UTC()
+	var auth *authenticationV2
+	if cert != nil {
+		auth = &authenticationV2{ClientCert: cert}
+	}
 	return requestEventV2{
 		Version:               PayloadVersion2,
 		Type:                  TypeRequest,
@@ -64,10 +75,11 @@ func newRequestEventV2(req *Request) requestEventV2 {
 		Headers:               eventHeaders(h, true),
 		QueryStringParameters: joinedQuery(h.RawQuery),
 		RequestContext: requestContextV2{
-			AccountID:    req.AccountID,
-			APIID:        req.APIID,
-			DomainName:   h.Host,
-			DomainPrefix: domainPrefix(h.Host),
+			AccountID:      req.AccountID,
+			APIID:          req.APIID,
+			Authentication: auth,
+			DomainName:     h.Host,
+			DomainPrefix:   domainPrefix(h.Host),
 			HTTP: httpV2{
 				Method:    h.Method,
 				Path:      h.Path,

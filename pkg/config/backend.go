@@ -3,10 +3,12 @@ package config
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	httpbackend "github.com/portcullis-dev/portcullis/pkg/authorizer/http"
+	introspectionbackend "github.com/portcullis-dev/portcullis/pkg/authorizer/introspection"
 	jwtbackend "github.com/portcullis-dev/portcullis/pkg/authorizer/jwt"
 	lambdabackend "github.com/portcullis-dev/portcullis/pkg/authorizer/lambda"
 )
@@ -32,6 +34,7 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 			Timeout: spec.HTTP.Timeout.Duration,
 			Headers: headers,
 			Simple:  spec.EnableSimpleResponses,
+			Logger:  c.opts.Logger,
 		}, c.httpClient())
 		return b, "spec.http", err
 	case spec.Lambda != nil:
@@ -46,6 +49,7 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 			Type:           spec.Type,
 			PayloadVersion: version,
 			Simple:         spec.EnableSimpleResponses,
+			Logger:         c.opts.Logger,
 		})
 		return b, "spec.lambda", err
 	case spec.JWT != nil:
@@ -55,8 +59,29 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 			Secret:     secret,
 		})
 		return b, "spec.jwt", err
+	case spec.Introspection != nil:
+		in := spec.Introspection
+		clientSecret, err := secret(in.ClientSecret)
+		if err != nil {
+			return nil, "spec.introspection.clientSecret", err
+		}
+		var timeout time.Duration
+		if in.Timeout != nil {
+			timeout = in.Timeout.Duration
+		}
+		b, err := introspectionbackend.New(a.Name, introspectionbackend.Config{
+			URL:              in.URL,
+			ClientID:         in.ClientID,
+			ClientSecret:     clientSecret,
+			TokenTypeHint:    in.TokenTypeHint,
+			Timeout:          timeout,
+			PrincipalIDClaim: in.PrincipalIDClaim,
+			ContextClaims:    in.ContextClaims,
+			Policy:           in.Policy,
+		}, c.httpClient())
+		return b, "spec.introspection", err
 	}
-	return nil, "spec", fmt.Errorf("no backend: set one of http, lambda or jwt")
+	return nil, "spec", fmt.Errorf("no backend: set one of http, lambda, jwt or introspection")
 }
 
 func (c *compiler) httpClient() *http.Client {

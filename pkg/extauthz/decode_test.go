@@ -66,6 +66,8 @@ func TestDecodeCheckMatchesStandard(t *testing.T) {
 	withBody.Attributes.Request.Http.Body, withBody.Attributes.Request.Http.RawBody, withBody.Attributes.Request.Http.Size = "a=1", []byte("a=1"), 3
 	withPeerDetails := sidecarCheck()
 	withPeerDetails.Attributes.Source.Principal, withPeerDetails.Attributes.Source.Labels = "spiffe://cluster.local/ns/a/sa/b", map[string]string{"app": "web"}
+	withCert := sidecarCheck()
+	withCert.Attributes.Source.Certificate = "-----BEGIN%20CERTIFICATE-----%0AMIIBkTCB%2Bw%3D%3D%0A-----END%20CERTIFICATE-----%0A"
 	emptyValues := sidecarCheck()
 	emptyValues.Attributes.Request.Http.Headers[""] = ""
 	emptyValues.Attributes.Request.Http.Headers["x-empty"] = ""
@@ -90,6 +92,7 @@ func TestDecodeCheckMatchesStandard(t *testing.T) {
 		{"sidecar request", marshal(sidecarCheck()), true},
 		{"with a body", marshal(withBody), true},
 		{"peer labels and principal", marshal(withPeerDetails), true},
+		{"client certificate (include_peer_certificate)", marshal(withCert), true},
 		{"empty key and values", marshal(emptyValues), true},
 		{"empty message", nil, true},
 		{"message twice merges", twice, true},

@@ -64,6 +64,7 @@ func FromCheckInto(r *Request, req *authv3.CheckRequest, now time.Time) error {
 		RawQuery:          rawQuery,
 		Headers:           headers,
 		SourceIP:          attrs.GetSource().GetAddress().GetSocketAddress().GetAddress(),
+		Certificate:       attrs.GetSource().GetCertificate(),
 		RequestID:         requestID(h, headers),
 		ContextExtensions: attrs.GetContextExtensions(),
 		Time:              now,

@@ -175,6 +175,19 @@ func TestFromCheckFields(t *testing.T) {
 	}
 }
 
+func TestFromCheckClientCertificate(t *testing.T) {
+	const cert = "-----BEGIN%20CERTIFICATE-----%0AMIIB%0A-----END%20CERTIFICATE-----%0A"
+	in := checkRequest(typicalHTTP(), "203.0.113.7", nil)
+	in.Attributes.Source.Certificate = cert
+	r, err := FromCheck(in, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Certificate != cert {
+		t.Errorf("Certificate = %q, want Envoy's value as sent", r.Certificate)
+	}
+}
+
 func TestFromCheckNoSource(t *testing.T) {
 	r, err := FromCheck(checkRequest(typicalHTTP(), "", nil), time.Time{})
 	if err != nil {
@@ -258,7 +271,7 @@ func TestFromCheckIntoOverwritesEverything(t *testing.T) {
 	used := &Request{Method: "POST", Host: "old.example.com", Authority: "old", Scheme: "http",
 		Protocol: "HTTP/1.0", RawPath: "/old", Path: "/old", RawQuery: "old=1",
 		Headers: map[string]string{"authorization": "old"}, SourceIP: "198.51.100.1",
-		RequestID: "old-id", ContextExtensions: map[string]string{"authorizer": "NONE"}, Time: time.Unix(1, 0)}
+		RequestID: "old-id", Certificate: "old-cert", ContextExtensions: map[string]string{"authorizer": "NONE"}, Time: time.Unix(1, 0)}
 	if err := FromCheckInto(used, in, time.Time{}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,10 @@ type Request struct {
 	Headers   map[string]string
 	SourceIP  string // client address without port; empty when Envoy sent none
 	RequestID string // x-request-id when present and safe, else the id attribute, else a fresh UUID
+	// Certificate is the client's certificate as Envoy sends it with include_peer_certificate:
+	// URL-encoded PEM, kept as sent. It is parsed only when an event needs it (see
+	// authorizer.ParseClientCert), never on the way to a cached answer. Empty without mTLS.
+	Certificate string
 	// ContextExtensions are the per-route values Envoy's ext_authz filter adds (api, authorizer).
 	ContextExtensions map[string]string
 	Time              time.Time

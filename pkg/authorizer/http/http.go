@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	nethttp "net/http"
 	"net/url"
 	"strings"
@@ -45,6 +46,9 @@ type Config struct {
 	Headers map[string]string
 	// Simple accepts {"isAuthorized": bool} answers (payload format 2.0).
 	Simple bool
+	// Logger hears of what an event leaves out (a client certificate that does not parse);
+	// nil discards it.
+	Logger *slog.Logger
 }
 
 // Backend calls one HTTP authorizer. The event and the answer format follow each request's Type
@@ -56,6 +60,7 @@ type Backend struct {
 	header  nethttp.Header
 	simple  bool
 	client  *nethttp.Client
+	log     *slog.Logger
 }
 
 var _ authorizer.Backend = (*Backend)(nil)
@@ -80,7 +85,12 @@ func New(name string, cfg Config, client *nethttp.Client) (*Backend, error) {
 	if client == nil {
 		client = NewClient()
 	}
-	return &Backend{name: name, url: cfg.URL, timeout: timeout, header: header, simple: cfg.Simple, client: client}, nil
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With(slog.String("authorizer", name))
+	return &Backend{name: name, url: cfg.URL, timeout: timeout, header: header, simple: cfg.Simple, client: client, log: log}, nil
 }
 
 func checkURL(raw string) error {
@@ -133,7 +143,7 @@ func buildHeader(configured map[string]string) (nethttp.Header, error) {
 // 401, wraps ErrConfiguration for an answer that breaks the contract, and is a backend failure
 // otherwise. No error holds the token or the answer's body.
 func (b *Backend) Authorize(ctx context.Context, req *authorizer.Request) (*authorizer.Response, error) {
-	event, err := authorizer.MarshalEvent(req)
+	event, err := authorizer.EncodeEvent(req, b.log)
 	if err != nil {
 		return nil, fmt.Errorf("authorizer %q: %w", b.name, err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
+	tokenclaims "github.com/portcullis-dev/portcullis/pkg/authorizer/claims"
 )
 
 // Options carry what the authorizer needs from its surroundings.
@@ -32,16 +33,14 @@ type Options struct {
 
 // Authorizer verifies JWTs and produces the principal, context, scopes and policy.
 type Authorizer struct {
-	name      string
-	issuer    string
-	audience  []string
-	principal string
-	context   []string
-	rules     []rule
-	keys      *keySource
-	parser    *gojwt.Parser
-	now       func() time.Time
-	cancel    context.CancelFunc
+	name     string
+	issuer   string
+	audience []string
+	claims   *tokenclaims.Mapper
+	keys     *keySource
+	parser   *gojwt.Parser
+	now      func() time.Time
+	cancel   context.CancelFunc
 }
 
 var _ authorizer.Backend = (*Authorizer)(nil)
@@ -64,7 +63,7 @@ func New(ctx context.Context, name string, spec *v1alpha1.JWTBackend, opts Optio
 	if opts.RefreshInterval <= 0 {
 		opts.RefreshInterval = 15 * time.Minute
 	}
-	rules, err := compileRules(spec.Policy)
+	mapper, err := tokenclaims.NewMapper([]string{spec.PrincipalIDClaim}, spec.ContextClaims, spec.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("authorizer %q: jwt.policy: %w", name, err)
 	}
@@ -75,15 +74,13 @@ func New(ctx context.Context, name string, spec *v1alpha1.JWTBackend, opts Optio
 		return nil, fmt.Errorf("authorizer %q: jwt: %w", name, err)
 	}
 	a := &Authorizer{
-		name:      name,
-		issuer:    spec.Issuer,
-		audience:  spec.Audience,
-		principal: spec.PrincipalIDClaim,
-		context:   spec.ContextClaims,
-		rules:     rules,
-		keys:      keys,
-		now:       opts.Now,
-		cancel:    cancel,
+		name:     name,
+		issuer:   spec.Issuer,
+		audience: spec.Audience,
+		claims:   mapper,
+		keys:     keys,
+		now:      opts.Now,
+		cancel:   cancel,
 	}
 	a.parser = gojwt.NewParser(
 		gojwt.WithValidMethods(spec.Algorithms),
@@ -112,34 +109,24 @@ func (a *Authorizer) Authorize(ctx context.Context, req *authorizer.Request) (*a
 	if raw == "" {
 		return nil, fmt.Errorf("%w: no token", authorizer.ErrUnauthorized)
 	}
-	claims := gojwt.MapClaims{}
-	_, err := a.parser.ParseWithClaims(raw, claims, a.keys.keyfunc(ctx))
+	held := gojwt.MapClaims{}
+	_, err := a.parser.ParseWithClaims(raw, held, a.keys.keyfunc(ctx))
 	if err != nil {
 		if errors.Is(err, errNoKeys) {
 			return nil, fmt.Errorf("authorizer %q: %w", a.name, errNoKeys)
 		}
 		return nil, fmt.Errorf("%w: %s", authorizer.ErrUnauthorized, reason(err))
 	}
-	if !a.audienceOK(claims) {
+	if !a.audienceOK(held) {
 		return nil, fmt.Errorf("%w: audience not accepted", authorizer.ErrUnauthorized)
 	}
-	principal, ok := claimString(claims, a.principal)
-	if !ok || principal == "" {
-		return nil, fmt.Errorf("%w: no %s claim for the principal", authorizer.ErrUnauthorized, a.principal)
+	resp, err := a.claims.Response(req, held)
+	if err != nil {
+		return nil, err
 	}
-	resp := &authorizer.Response{PrincipalID: principal, Scopes: scopes(claims)}
-	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+	if exp, err := held.GetExpirationTime(); err == nil && exp != nil {
 		resp.ExpiresAt = exp.Time
 	}
-	if len(a.context) > 0 {
-		resp.Context = make(map[string]any, len(a.context))
-		for _, name := range a.context {
-			if v, ok := claims[name]; ok {
-				resp.Context[name] = v
-			}
-		}
-	}
-	resp.PolicyDocument = a.policy(req, claims, resp.Scopes)
 	return resp, nil
 }
 
@@ -167,49 +154,20 @@ func reason(err error) string {
 }
 
 // audienceOK: with an audience configured, aud or client_id must hold one of its values.
-func (a *Authorizer) audienceOK(claims gojwt.MapClaims) bool {
+func (a *Authorizer) audienceOK(held gojwt.MapClaims) bool {
 	if len(a.audience) == 0 {
 		return true
 	}
-	held, _ := claims.GetAudience()
-	if cid, ok := claimString(claims, "client_id"); ok {
-		held = append(held, cid)
+	auds, _ := held.GetAudience()
+	if cid, ok := tokenclaims.String(held, "client_id"); ok {
+		auds = append(auds, cid)
 	}
 	for _, want := range a.audience {
-		for _, h := range held {
+		for _, h := range auds {
 			if h == want {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// claimString reads a claim as a string; numbers keep their JSON text.
-func claimString(claims gojwt.MapClaims, name string) (string, bool) {
-	switch v := claims[name].(type) {
-	case string:
-		return v, true
-	case interface{ String() string }: // json.Number
-		return v.String(), true
-	}
-	return "", false
-}
-
-// scopes reads `scope` (space-separated) and `scp` (a list or a space-separated string).
-func scopes(claims gojwt.MapClaims) []string {
-	var out []string
-	for _, name := range []string{"scope", "scp"} {
-		switch v := claims[name].(type) {
-		case string:
-			out = append(out, strings.Fields(v)...)
-		case []any:
-			for _, s := range v {
-				if s, ok := s.(string); ok {
-					out = append(out, s)
-				}
-			}
-		}
-	}
-	return out
 }

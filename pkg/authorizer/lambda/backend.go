@@ -10,6 +10,7 @@ package lambda
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -41,6 +42,9 @@ type Options struct {
 	// ConfigOptions are applied after the backend's own when loading the SDK's default
 	// configuration, so they can override them.
 	ConfigOptions []func(*config.LoadOptions) error
+	// Logger hears of what an event leaves out (a client certificate that does not parse);
+	// nil discards it.
+	Logger *slog.Logger
 }
 
 // Backend invokes one Lambda function per authorization. It is safe for concurrent use.
@@ -52,6 +56,7 @@ type Backend struct {
 	payloadVersion string
 	simple         bool
 	client         *lambda.Client
+	log            *slog.Logger
 }
 
 var _ authorizer.Backend = (*Backend)(nil)
@@ -102,6 +107,10 @@ func newBackend(name string, spec *v1alpha1.LambdaBackend, opts Options) (*Backe
 	if err != nil {
 		return nil, err
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Backend{
 		name:           name,
 		function:       fn,
@@ -109,6 +118,7 @@ func newBackend(name string, spec *v1alpha1.LambdaBackend, opts Options) (*Backe
 		typ:            opts.Type,
 		payloadVersion: version,
 		simple:         opts.Simple,
+		log:            log.With(slog.String("authorizer", name)),
 	}, nil
 }
 
@@ -144,7 +154,7 @@ func timeoutOrDefault(spec *v1alpha1.LambdaBackend) (time.Duration, error) {
 // covers the whole call, the SDK's retries included.
 func (b *Backend) Authorize(ctx context.Context, req *authorizer.Request) (*authorizer.Response, error) {
 	req = b.eventRequest(req)
-	event, err := authorizer.MarshalEvent(req)
+	event, err := authorizer.EncodeEvent(req, b.log)
 	if err != nil {
 		return nil, fmt.Errorf("authorizer %q: lambda event: %w", b.name, err)
 	}

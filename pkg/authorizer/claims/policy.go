@@ -1,11 +1,9 @@
-package jwt
+package claims
 
 import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	gojwt "github.com/golang-jwt/jwt/v5"
 
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
@@ -89,14 +87,14 @@ type document struct {
 // policy builds the IAM policy of a verified token: one statement per rule that applies to the
 // token's scopes, in rule order. Without rules it allows everything the authorizer guards on
 // this Api and stage; with rules of which none applies it holds no statement (implicit deny).
-func (a *Authorizer) policy(req *authorizer.Request, claims gojwt.MapClaims, held []string) []byte {
+func (m *Mapper) policy(req *authorizer.Request, claims map[string]any, held []string) []byte {
 	prefix := "arn:aws:execute-api:" + req.Region + ":" + req.AccountID + ":" + req.APIID + "/" + req.Stage + "/"
 	doc := document{Version: "2012-10-17", Statement: []statement{}}
-	if len(a.rules) == 0 {
+	if len(m.rules) == 0 {
 		doc.Statement = append(doc.Statement, statement{Sid: "AllowGuardedRoutes", Effect: "Allow",
 			Action: "execute-api:Invoke", Resource: []string{prefix + "*"}})
 	}
-	for i, r := range a.rules {
+	for i, r := range m.rules {
 		if len(r.scopes) > 0 && !anyOf(held, r.scopes) {
 			continue
 		}
@@ -116,7 +114,7 @@ func (a *Authorizer) policy(req *authorizer.Request, claims gojwt.MapClaims, hel
 
 // resource renders the route for the token; a claim that is missing or not a string drops the
 // route rather than widening it.
-func (rt route) resource(prefix string, claims gojwt.MapClaims) (string, bool) {
+func (rt route) resource(prefix string, claims map[string]any) (string, bool) {
 	var b strings.Builder
 	b.WriteString(prefix)
 	b.WriteString(rt.method)

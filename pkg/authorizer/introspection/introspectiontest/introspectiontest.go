@@ -59,7 +59,7 @@ func New(t testing.TB) *Server {
 	st := storage.NewStorageWithClients(storage.NewUserStore(s.URL), clients)
 	var key [32]byte
 	copy(key[:], "portcullis introspection tests!!")
-	provider, err := op.NewOpenIDProvider(s.URL, &op.Config{CryptoKey: key}, st, op.WithAllowInsecure())
+	provider, err := op.NewProvider(&op.Config{CryptoKey: key}, st, op.StaticIssuer(s.URL), op.WithAllowInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}

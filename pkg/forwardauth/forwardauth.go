@@ -157,7 +157,6 @@ func NewServer(h http.Handler) *http.Server {
 		WriteTimeout:      30 * time.Second, // a backend call may take its timeout (30s at most)
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    request.MaxHeaderBytes + request.MaxPathBytes + 1024,
-		ErrorLog:          nil,
 	}
 }
 

@@ -94,9 +94,13 @@ func (h *Handler) headerMap(r *http.Request, st *reqState, authority string) map
 		m = make(map[string]string, len(r.Header)+1)
 		st.headers = m
 	}
+	prefix := h.engine.HeaderPrefix()
 	for name, vs := range r.Header {
 		if name == h.methodHeader || name == h.uriHeader || len(vs) == 0 {
 			continue
+		}
+		if len(name) >= len(prefix) && samePrefix(name[:len(prefix)], prefix) {
+			st.prefixed = true
 		}
 		v := vs[0]
 		if len(vs) > 1 {

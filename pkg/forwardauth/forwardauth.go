@@ -90,7 +90,8 @@ type Handler struct {
 	maxInflight int64
 	inflight    atomic.Int64
 
-	states sync.Pool // *reqState, reused when the engine took its Decision back
+	states   sync.Pool // *reqState, reused when the engine took its Decision back
+	upstream upstreamCache
 }
 
 // reqState is one request's reusable memory: the facts and the header map they point at.
@@ -98,6 +99,9 @@ type reqState struct {
 	req     request.Request
 	parts   request.Parts
 	headers map[string]string
+	// prefixed: the request has a header with the upstream prefix, which the answer must name
+	// for removal.
+	prefixed bool
 }
 
 // New makes a Handler deciding with e.
@@ -146,15 +150,15 @@ func New(e *engine.Engine, opts Options) (*Handler, error) {
 	return h, nil
 }
 
-// NewServer is an HTTP/1.1 server for h, hardened against slow and oversized requests: the
-// header limit is SPEC section 11's 64 KiB (plus the request line), and an idle proxy connection
-// is kept for reuse a minute at most.
+// NewServer is an HTTP/1.1 server for h, hardened against slow and oversized requests: headers
+// must arrive within 5s and hold at most SPEC section 11's 64 KiB (plus the request line: 431
+// beyond), and an idle proxy connection is kept for reuse a minute at most. No read or write
+// timeout for the whole exchange: authorization requests have no body to read, a decision may
+// wait for a backend for that backend's own timeout, and each costs timer work on every request.
 func NewServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second, // a backend call may take its timeout (30s at most)
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    request.MaxHeaderBytes + request.MaxPathBytes + 1024,
 	}
@@ -197,7 +201,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Everything written comes from the snapshot, the cached answer and the request's own
 	// headers, never from d's memory, and it is written before d goes back.
 	if d.Outcome == engine.Allow {
-		if err := writeAllow(w, d, r.Header, h.engine, st.parts.RequestID); err != nil {
+		var sent http.Header
+		if st.prefixed {
+			sent = r.Header
+		}
+		if err := h.writeAllow(w, d, sent, st.parts.RequestID); err != nil {
 			// Fail closed: the answer cannot be passed upstream as it is.
 			h.log.ErrorContext(ctx, "allow not encodable", "api", d.Api, "authorizer", d.Authorizer, "error", err.Error())
 			writeDeny(w, &engine.Decision{Outcome: engine.AuthorizerConfig, Protocol: d.Protocol}, st.parts.RequestID)

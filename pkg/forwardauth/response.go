@@ -2,8 +2,11 @@ package forwardauth
 
 import (
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"weak"
 
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 )
@@ -21,21 +24,29 @@ const (
 // writeAllow answers 200 with an empty body: the upstream headers as response headers (the proxy
 // copies them onto the original request), the request id, and for Envoy the client-sent headers
 // with the prefix that the answer does not set itself, to be removed from the original request.
-func writeAllow(w http.ResponseWriter, d *engine.Decision, sent http.Header, e *engine.Engine, requestID string) error {
+// sent is the request's headers when one of them has the prefix, else nil.
+func (h *Handler) writeAllow(w http.ResponseWriter, d *engine.Decision, sent http.Header, requestID string) error {
+	e := h.engine
 	hd := w.Header()
-	var own []engine.Header
+	var up *upstream
 	if d.Answer != nil { // nil: a NONE route, or an allowed preflight
 		var err error
-		if own, err = e.UpstreamHeaders(d.Answer); err != nil {
+		if up, err = h.upstream.headers(e, d); err != nil {
 			return err
 		}
-	}
-	for _, h := range own {
-		hd[h.Name] = []string{h.Value}
+		for i, h := range up.headers {
+			hd[h.Name] = up.values[i]
+		}
 	}
 	hd[hdrRequestID] = []string{requestID}
-	if remove := spoofed(sent, e.HeaderPrefix(), own); remove != "" {
-		hd[hdrHeadersRemove] = []string{remove}
+	if sent != nil {
+		var own []engine.Header
+		if up != nil {
+			own = up.headers
+		}
+		if remove := spoofed(sent, e.HeaderPrefix(), own); remove != "" {
+			hd[hdrHeadersRemove] = []string{remove}
+		}
 	}
 	hd["Content-Length"] = zeroLength
 	w.WriteHeader(http.StatusOK)
@@ -43,6 +54,51 @@ func writeAllow(w http.ResponseWriter, d *engine.Decision, sent http.Header, e *
 }
 
 var zeroLength = []string{"0"}
+
+// upstreamCache keeps each cached answer's upstream headers, built once (Engine.UpstreamHeaders
+// interns names but builds a slice and the values each time). It is keyed by weak pointers to the
+// answers, so it keeps no answer alive, and an entry goes when its answer is collected. The
+// answer's own slot for a front's rendering (Answer.SetRendered) is the gRPC front's: sharing
+// it would make each front rebuild whenever the other one got there first.
+type upstreamCache struct{ m sync.Map } // weak.Pointer[engine.Answer] -> *upstream
+
+// upstream is an answer's upstream headers, with each value ready as an http.Header value:
+// responses share them, and net/http copies a handler's header values before it writes them.
+type upstream struct {
+	headers []engine.Header
+	values  [][]string
+}
+
+func (c *upstreamCache) headers(e *engine.Engine, d *engine.Decision) (*upstream, error) {
+	if !d.Cached {
+		// An answer just fetched, or not cacheable (TTL 0): a new answer each time.
+		return newUpstream(e, d.Answer)
+	}
+	key := weak.Make(d.Answer)
+	if v, ok := c.m.Load(key); ok {
+		return v.(*upstream), nil
+	}
+	up, err := newUpstream(e, d.Answer)
+	if err != nil {
+		return nil, err
+	}
+	if _, loaded := c.m.LoadOrStore(key, up); !loaded {
+		runtime.AddCleanup(d.Answer, func(k weak.Pointer[engine.Answer]) { c.m.Delete(k) }, key)
+	}
+	return up, nil
+}
+
+func newUpstream(e *engine.Engine, a *engine.Answer) (*upstream, error) {
+	own, err := e.UpstreamHeaders(a)
+	if err != nil {
+		return nil, err
+	}
+	up := &upstream{headers: own, values: make([][]string, len(own))}
+	for i, h := range own {
+		up.values[i] = []string{h.Value}
+	}
+	return up, nil
+}
 
 // spoofed names, lower-case and comma-separated, the request's headers that carry the prefix,
 // '_' read as '-' (CGI, WSGI, Rack and PHP upstreams read them alike), except the ones the answer

@@ -56,7 +56,7 @@ func TestHTTPServiceSettings(t *testing.T) {
 		{
 			name: "client-sent x-authorizer-* headers reach Portcullis, so that it can name them for removal",
 			got:  func() any { return patterns(hs.GetAuthorizationRequest().GetAllowedHeaders().GetPatterns()) },
-			want: []string{"x-request-id|exact", "user-agent|exact", "x-forwarded-for|exact", "x-authorizer-|prefix"},
+			want: []string{"x-request-id|exact", "user-agent|exact", "x-forwarded-for|exact", "x-forwarded-proto|exact", "x-authorizer-|prefix"},
 		},
 		{
 			name: "the upstream gets the answer's x-authorizer-* headers, nothing else",

@@ -27,17 +27,19 @@ func (h *Handler) facts(r *http.Request, st *reqState) error {
 			p.Authority = v
 		}
 	}
-	p.Scheme, p.Protocol = "http", r.Proto
-	if h.mode == ModeXForwarded {
-		if v := r.Header.Get("X-Forwarded-Proto"); v == "https" || v == "http" {
-			p.Scheme = v
-		}
-	}
-	ip, err := h.proxies.clientIP(r.RemoteAddr, r.Header)
+	ip, trusted, err := h.proxies.clientIP(r.RemoteAddr, r.Header)
 	if err != nil {
 		return err
 	}
 	p.SourceIP = ip
+	// The original request's scheme (aws:SecureTransport) is the proxy's word, believed as its
+	// X-Forwarded-For is; the authorization request itself is plain HTTP.
+	p.Scheme, p.Protocol = "http", r.Proto
+	if trusted {
+		if vs := r.Header["X-Forwarded-Proto"]; len(vs) == 1 && (vs[0] == "https" || vs[0] == "http") {
+			p.Scheme = vs[0]
+		}
+	}
 	p.Headers = h.headerMap(r, st, p.Authority)
 	return request.FromPartsInto(&st.req, p, h.now())
 }

@@ -355,6 +355,35 @@ func TestClientAddressReachesTheBackend(t *testing.T) {
 	}
 }
 
+// aws:SecureTransport is the proxy's X-Forwarded-Proto, believed only from a trusted proxy.
+func TestSchemeFromTrustedProxies(t *testing.T) {
+	trusted := newFront(t, Options{Mode: ModeXOriginal})
+	none, _ := ParseProxies("")
+	untrusted := newFront(t, Options{Mode: ModeXOriginal, TrustedProxies: none})
+	ask := func(f *front, proto string) int {
+		headers := []string{host, "X-Original-Method: GET", "X-Original-URI: /pets", "Authorization: " + fat.TLSOnly}
+		if proto != "" {
+			headers = append(headers, "X-Forwarded-Proto: "+proto)
+		}
+		return f.send(t, "GET /auth HTTP/1.1", headers...).status
+	}
+	for _, tc := range []struct {
+		name  string
+		f     *front
+		proto string
+		want  int
+	}{
+		{"https from a trusted proxy", trusted, "https", 200},
+		{"http from a trusted proxy", trusted, "http", 403},
+		{"no X-Forwarded-Proto", trusted, "", 403},
+		{"https from an untrusted peer", untrusted, "https", 403},
+	} {
+		if got := ask(tc.f, tc.proto); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestForgedForwardedForIsRefused(t *testing.T) {
 	f := newFront(t, Options{})
 	got := f.send(t, "GET /whoami HTTP/1.1", host, "x-who: someone", "X-Forwarded-For: 203.0.113.7, not-an-address")

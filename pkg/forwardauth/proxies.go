@@ -65,15 +65,21 @@ func (p *Proxies) trusts(a netip.Addr) bool {
 // clientIP is the client's address (SPEC section 15): when the TCP peer is a trusted proxy, the
 // rightmost X-Forwarded-For entry that is not one (the leftmost when all are); otherwise, or
 // without X-Forwarded-For, the peer. An entry a trusted proxy wrote that is not an address is a
-// bad request, not a reason to fall back on the proxy's own address.
-func (p *Proxies) clientIP(remoteAddr string, hd http.Header) (string, error) {
+// bad request, not a reason to fall back on the proxy's own address. trusted reports whether the
+// peer is a trusted proxy.
+func (p *Proxies) clientIP(remoteAddr string, hd http.Header) (ip string, trusted bool, err error) {
 	peer, err := netip.ParseAddrPort(remoteAddr)
 	if err != nil {
-		return "", fmt.Errorf("%w: peer address %q", request.ErrBadRequest, remoteAddr)
+		return "", false, fmt.Errorf("%w: peer address %q", request.ErrBadRequest, remoteAddr)
 	}
 	addr := peer.Addr().Unmap()
-	xff := hd["X-Forwarded-For"]
-	if len(xff) == 0 || !p.trusts(addr) {
+	trusted = p.trusts(addr)
+	ip, err = p.forwardedFor(addr, trusted, hd["X-Forwarded-For"])
+	return ip, trusted, err
+}
+
+func (p *Proxies) forwardedFor(addr netip.Addr, trusted bool, xff []string) (string, error) {
+	if len(xff) == 0 || !trusted {
 		return addr.String(), nil
 	}
 	var leftmost netip.Addr

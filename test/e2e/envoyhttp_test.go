@@ -104,7 +104,7 @@ func matches(ms []*matcherv3.StringMatcher, name string) bool {
 // startEnvoyHTTP serves, in front of upstream, what Envoy does with envoy-http.yaml's ext_authz
 // http_service: it asks Portcullis at authAddr with the original method, the prefix and the
 // original path and query, Host, Authorization and the allowed headers (x-forwarded-for with the
-// peer appended, a fresh x-request-id, as an edge Envoy); on 200 it sets the allowed upstream
+// peer appended, a fresh x-request-id and x-forwarded-proto, as an edge Envoy); on 200 it sets the allowed upstream
 // headers, then removes x-envoy-auth-headers-to-remove, and proxies; on any other status the
 // client gets it, with the allowed client headers, except that a 5xx becomes status_on_error.
 // Envoy's own path normalization is not repeated: Portcullis gets the raw path, its own defence.
@@ -121,6 +121,7 @@ func startEnvoyHTTP(t *testing.T, authAddr, upstream string) string {
 			r.Header.Set("X-Forwarded-For", peer)
 		}
 		r.Header.Set("X-Request-Id", uuid.NewString())
+		r.Header.Set("X-Forwarded-Proto", "http") // an edge Envoy's own, over the client's
 		var lines []string
 		for name, vs := range r.Header {
 			if lower := strings.ToLower(name); lower == "authorization" || matches(allowed, lower) {

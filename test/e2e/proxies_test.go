@@ -110,6 +110,7 @@ func behindProxy(t *testing.T, px proxy, addr string, backend *fat.Backend, up *
 		{"backend says Unauthorized", "GET /pets HTTP/1.1", []string{rest, "Authorization: " + fat.Unauthorized}, 401, "unauthorized"},
 		{"backend fails", "GET /pets HTTP/1.1", []string{rest, "Authorization: " + fat.Failing}, 500, "authorizer_failure"},
 		{"unknown route", "GET /nowhere HTTP/1.1", []string{rest, "Authorization: " + fat.Allow}, 403, "missing_token"},
+		{"a client cannot claim https", "GET /pets HTTP/1.1", []string{rest, "Authorization: " + fat.TLSOnly, "X-Forwarded-Proto: https"}, 403, "implicit_deny"},
 		{"HTTP API unknown route", "GET /nowhere HTTP/1.1", []string{"Host: " + fat.HTTPHost, "Authorization: " + fat.Allow}, 404, "http_not_found"},
 	}
 	for _, d := range denials {

@@ -22,6 +22,7 @@ const (
 	OtherRoute   = "Bearer other-token"  // Allow on GET /other only: implicit deny elsewhere
 	Unauthorized = "Bearer unauthorized" // the backend answers 401
 	Failing      = "Bearer failing"      // the backend answers 500
+	TLSOnly      = "Bearer tls-only"     // Allow only when aws:SecureTransport is true
 )
 
 // Principal is the principalId the Backend gives Allow.
@@ -116,6 +117,15 @@ func (b *Backend) serve(w http.ResponseWriter, r *http.Request) {
 		writePolicy(w, "user-other", "Allow", arnBase+"/*/GET/other", nil)
 	case Allow:
 		writePolicy(w, Principal, "Allow", arnBase+"/*", map[string]any{"role": "reader"})
+	case TLSOnly:
+		w.Header().Set("content-type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"principalId": "user-tls",
+			"policyDocument": map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+				"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": arnBase + "/*",
+				"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "true"}},
+			}}},
+		})
 	default: // REQUEST authorizer callers, and any other token: allowed under their own name
 		writePolicy(w, "caller-"+strings.TrimPrefix(token, "Bearer "), "Allow", arnBase+"/*", nil)
 	}

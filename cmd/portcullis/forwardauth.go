@@ -29,6 +29,27 @@ func (f *forwardAuthFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.trusted, "forward-auth-trusted-proxies", "127.0.0.0/8,::1", "CIDRs of the proxies whose X-Forwarded-For is believed for the client address; empty: none")
 }
 
+// validate checks the flags before anything starts, so that a mistake is a usage error.
+func (f *forwardAuthFlags) validate() error {
+	_, _, err := f.parse()
+	if err == nil && f.pathPrefix != "" && f.mode != "request" {
+		err = fmt.Errorf("--forward-auth-path-prefix is read in --forward-auth-mode request only, not %s", f.mode)
+	}
+	return err
+}
+
+func (f *forwardAuthFlags) parse() (forwardauth.Mode, *forwardauth.Proxies, error) {
+	mode, err := forwardauth.ParseMode(f.mode)
+	if err != nil {
+		return 0, nil, fmt.Errorf("--forward-auth-mode: %w", err)
+	}
+	proxies, err := forwardauth.ParseProxies(f.trusted)
+	if err != nil {
+		return 0, nil, fmt.Errorf("--forward-auth-trusted-proxies: %w", err)
+	}
+	return mode, proxies, nil
+}
+
 // server makes the forward-auth server and its listener; nil, nil when --forward-auth-addr is
 // not set.
 func (f *forwardAuthFlags) server(e *engine.Engine, log *slog.Logger, reg prometheus.Registerer,
@@ -36,20 +57,16 @@ func (f *forwardAuthFlags) server(e *engine.Engine, log *slog.Logger, reg promet
 	if f.addr == "" {
 		return nil, nil, nil
 	}
-	mode, err := forwardauth.ParseMode(f.mode)
+	mode, proxies, err := f.parse()
 	if err != nil {
-		return nil, nil, fmt.Errorf("--forward-auth-mode: %w", err)
-	}
-	proxies, err := forwardauth.ParseProxies(f.trusted)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--forward-auth-trusted-proxies: %w", err)
+		return nil, nil, err
 	}
 	h, err := forwardauth.New(e, forwardauth.Options{
 		Mode: mode, PathPrefix: f.pathPrefix, TrustedProxies: proxies,
 		Logger: log, Registry: reg, Propagator: prop, MaxInflight: maxInflight,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("--forward-auth-*: %w", err)
+		return nil, nil, fmt.Errorf("--forward-auth-path-prefix: %w", err)
 	}
 	lis, err := net.Listen("tcp", f.addr)
 	if err != nil {

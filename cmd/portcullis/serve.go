@@ -65,7 +65,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		return 2
 	}
-	if err := f.grpc.validate(); err != nil {
+	if err := errors.Join(f.grpc.validate(), f.forwardAuth.validate()); err != nil {
 		fmt.Fprintln(io.err, "portcullis serve:", err)
 		return 2
 	}

@@ -3,7 +3,11 @@ package e2e
 import (
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	fat "github.com/portcullis-dev/portcullis/pkg/forwardauth/forwardauthtest"
 )
 
 // TestForwardAuthDemo is docs/forward-auth.md's worked example: the demo config asked over HTTP
@@ -56,4 +60,40 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// SIGTERM lets a forward-auth request in flight finish with its answer, then exits 0.
+func TestForwardAuthDrainsOnSIGTERM(t *testing.T) {
+	backend := fat.NewBackend(t)
+	p := start(t, "--config", fat.WriteConfig(t, backend.URL), "--forward-auth-addr", "127.0.0.1:0",
+		"--forward-auth-mode", "x-original")
+	answered := make(chan *httpAnswer, 1)
+	go func() {
+		got, err := rawRoundTrip(p.forwardAuthAddr, "GET /", fat.RESTHost,
+			[]string{"X-Original-Method: GET", "X-Original-URI: /pets", "Authorization: " + fat.Slow})
+		if err != nil {
+			got = &httpAnswer{body: err.Error()}
+		}
+		answered <- got
+	}()
+	eventually(t, "the slow request reached the backend", func() bool { return backend.Calls(fat.Slow) == 1 })
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-answered:
+		if got.status != 200 || got.header.Get("x-authorizer-principal-id") != "user-slow" {
+			t.Errorf("in-flight request: %s", got)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no answer 20s after SIGTERM")
+	}
+	select {
+	case err := <-p.exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit 20s after SIGTERM")
+	}
 }

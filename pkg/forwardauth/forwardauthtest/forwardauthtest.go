@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Tokens the Backend knows, as sent in Authorization.
@@ -23,7 +24,11 @@ const (
 	Unauthorized = "Bearer unauthorized" // the backend answers 401
 	Failing      = "Bearer failing"      // the backend answers 500
 	TLSOnly      = "Bearer tls-only"     // Allow only when aws:SecureTransport is true
+	Slow         = "Bearer slow"         // Allow everything, after SlowFor
 )
+
+// SlowFor is how long the Backend takes to answer Slow.
+const SlowFor = 700 * time.Millisecond
 
 // Principal is the principalId the Backend gives Allow.
 const Principal = "user-1"
@@ -117,6 +122,9 @@ func (b *Backend) serve(w http.ResponseWriter, r *http.Request) {
 		writePolicy(w, "user-other", "Allow", arnBase+"/*/GET/other", nil)
 	case Allow:
 		writePolicy(w, Principal, "Allow", arnBase+"/*", map[string]any{"role": "reader"})
+	case Slow:
+		time.Sleep(SlowFor)
+		writePolicy(w, "user-slow", "Allow", arnBase+"/*", nil)
 	case TLSOnly:
 		w.Header().Set("content-type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{

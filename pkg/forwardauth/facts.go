@@ -89,7 +89,9 @@ func single(hd http.Header, name string) (string, error) {
 
 // headerMap builds the original request's headers as the engine reads them: lower-case names,
 // repeated values joined with "," (as Envoy's map has them), "host" the original authority.
-// The mode's own method and URI headers are left out: the original request did not carry them.
+// Left out: the mode's own method and URI headers, and the headers that describe the proxy's
+// connection to Portcullis rather than the original request (hop-by-hop ones, the length of the
+// authorization request's empty body).
 func (h *Handler) headerMap(r *http.Request, st *reqState, authority string) map[string]string {
 	m := st.headers
 	if m == nil {
@@ -98,7 +100,7 @@ func (h *Handler) headerMap(r *http.Request, st *reqState, authority string) map
 	}
 	prefix := h.engine.HeaderPrefix()
 	for name, vs := range r.Header {
-		if name == h.methodHeader || name == h.uriHeader || len(vs) == 0 {
+		if name == h.methodHeader || name == h.uriHeader || len(vs) == 0 || hopHeaders[name] {
 			continue
 		}
 		if len(name) >= len(prefix) && samePrefix(name[:len(prefix)], prefix) {
@@ -121,6 +123,13 @@ func lowerName(name string) string {
 		return l
 	}
 	return strings.ToLower(name)
+}
+
+// hopHeaders are net/http's canonical names of the headers of one connection (RFC 9110 section
+// 7.6.1), and Content-Length: the proxy's request has no body, whatever the original had.
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
+	"Transfer-Encoding": true, "Upgrade": true, "Content-Length": true,
 }
 
 var commonLower = func() map[string]string {

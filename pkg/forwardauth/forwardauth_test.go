@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -381,6 +382,24 @@ func TestSchemeFromTrustedProxies(t *testing.T) {
 		if got := ask(tc.f, tc.proto); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A REQUEST authorizer's event carries the original request's headers, not the proxy's request's.
+func TestHeadersOfTheOriginalRequest(t *testing.T) {
+	f := newFront(t, Options{Mode: ModeXOriginal})
+	var st reqState
+	r, _ := http.NewRequest("GET", "http://"+fat.RESTHost+"/auth", nil)
+	r.RemoteAddr, r.Proto = "127.0.0.1:1", "HTTP/1.1"
+	r.Header = http.Header{"X-Original-Method": {"GET"}, "X-Original-Uri": {"/pets"}, "Connection": {"keep-alive"},
+		"Content-Length": {"0"}, "Accept": {"a/b", "c/d"}, "X-Custom": {"v"}}
+	h, _ := New(f.engine, Options{Mode: ModeXOriginal})
+	if err := h.facts(r, &st); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"accept": "a/b,c/d", "x-custom": "v", "host": fat.RESTHost}
+	if !maps.Equal(st.req.Headers, want) {
+		t.Errorf("headers = %v, want %v", st.req.Headers, want)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3" // typed configs of the file
 	extauthzv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
@@ -33,6 +34,8 @@ type envoyHTTPService struct {
 	upstream      []*matcherv3.StringMatcher // allowed_upstream_headers
 	client        []*matcherv3.StringMatcher // allowed_client_headers
 	statusOnError int
+	// rejectUnderscores: the connection manager refuses requests with '_' in a header name.
+	rejectUnderscores bool
 }
 
 var (
@@ -78,11 +81,12 @@ func readEnvoyHTTP(file string) (*envoyHTTPService, error) {
 		}
 		hs := a.GetHttpService()
 		return &envoyHTTPService{
-			prefix:        hs.GetPathPrefix(),
-			request:       hs.GetAuthorizationRequest().GetAllowedHeaders().GetPatterns(),
-			upstream:      hs.GetAuthorizationResponse().GetAllowedUpstreamHeaders().GetPatterns(),
-			client:        hs.GetAuthorizationResponse().GetAllowedClientHeaders().GetPatterns(),
-			statusOnError: int(a.GetStatusOnError().GetCode()),
+			rejectUnderscores: hcm.GetCommonHttpProtocolOptions().GetHeadersWithUnderscoresAction() == corev3.HttpProtocolOptions_REJECT_REQUEST,
+			prefix:            hs.GetPathPrefix(),
+			request:           hs.GetAuthorizationRequest().GetAllowedHeaders().GetPatterns(),
+			upstream:          hs.GetAuthorizationResponse().GetAllowedUpstreamHeaders().GetPatterns(),
+			client:            hs.GetAuthorizationResponse().GetAllowedClientHeaders().GetPatterns(),
+			statusOnError:     int(a.GetStatusOnError().GetCode()),
 		}, nil
 	}
 	return nil, fmt.Errorf("%s: no ext_authz filter", file)
@@ -102,7 +106,7 @@ func matches(ms []*matcherv3.StringMatcher, name string) bool {
 }
 
 // startEnvoyHTTP serves, in front of upstream, what Envoy does with envoy-http.yaml's ext_authz
-// http_service: it asks Portcullis at authAddr with the original method, the prefix and the
+// http_service: it refuses header names with '_' when the file says so; it asks Portcullis at authAddr with the original method, the prefix and the
 // original path and query, Host, Authorization and the allowed headers (x-forwarded-for with the
 // peer appended, a fresh x-request-id and x-forwarded-proto, as an edge Envoy); on 200 it sets the allowed upstream
 // headers, then removes x-envoy-auth-headers-to-remove, and proxies; on any other status the
@@ -114,6 +118,12 @@ func startEnvoyHTTP(t *testing.T, authAddr, upstream string) string {
 	// header an authorizer reads.
 	allowed := append(slices.Clone(conf.request), &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: "x-who"}})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for name := range r.Header {
+			if conf.rejectUnderscores && strings.Contains(name, "_") {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+		}
 		peer, _, _ := net.SplitHostPort(r.RemoteAddr)
 		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
 			r.Header.Set("X-Forwarded-For", xff+", "+peer)

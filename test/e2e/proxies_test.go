@@ -92,6 +92,22 @@ func behindProxy(t *testing.T, px proxy, addr string, backend *fat.Backend, up *
 		hit := up.expectHit(t, got, "/other")
 		wantHeaders(t, hit, map[string]string{"X-Authorizer-Principal-Id": "user-other", "X-Authorizer-Role": ""})
 	})
+	t.Run("a spoof spelt with underscores is refused or dropped", func(t *testing.T) {
+		before := up.count()
+		got := clientSend(t, addr, "GET /other HTTP/1.1", rest, "Authorization: "+fat.OtherRoute,
+			"X_Authorizer_Role: admin", "X_Authorizer_Principal_Id: admin")
+		if got.status != 200 {
+			if up.count() != before {
+				t.Errorf("refused with %d, yet the upstream was reached", got.status)
+			}
+			return
+		}
+		hit := up.expectHit(t, got, "/other")
+		wantHeaders(t, hit, map[string]string{"X-Authorizer-Principal-Id": "user-other", "X-Authorizer-Role": ""})
+		if v := hit.Header.Values("X_Authorizer_Principal_Id"); len(v) != 0 {
+			t.Errorf("upstream got X_Authorizer_Principal_Id: %q", v)
+		}
+	})
 	t.Run("NONE route without a token, spoofed principal dropped", func(t *testing.T) {
 		got := clientSend(t, addr, "GET /open HTTP/1.1", append([]string{rest}, spoofs...)...)
 		hit := up.expectHit(t, got, "/open")

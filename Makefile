@@ -49,10 +49,11 @@ test: system-deps test-tools build lint
 	# pkg/cache/scan_test.go.
 	$(GO) test -count=1 ./pkg/cache
 
-## bench: Go benchmarks of the hot path (the shared tier's against a real redis-server) and the gRPC load comparison
+## bench: Go benchmarks of the hot path (the shared tier's against a real redis-server), the gRPC and the HTTP forward-auth load comparisons
 bench: system-deps $(BIN)/ghz build
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/... ./cmd/...
 	$(GO) run ./test/load -ghz $(BIN)/ghz -portcullis $(BIN)/portcullis
+	$(GO) run ./test/load/forwardauth -portcullis $(BIN)/portcullis
 
 ## fuzz: every fuzz target for FUZZTIME each (default 10s), FUZZJOBS at a time; a line per target in FUZZLOG
 FUZZTIME ?= 10s

@@ -172,6 +172,27 @@ func TestChartRenders(t *testing.T) {
 			},
 		},
 		{
+			name: "forwardAuth.enabled exposes its port in the pod and the Service, probes unchanged",
+			sets: []string{"forwardAuth.enabled=true", "forwardAuth.port=9300", "forwardAuth.mode=x-original",
+				"forwardAuth.trustedProxies={10.0.0.0/8,fd00::/8}"},
+			want:  defaultObjects(),
+			check: checkForwardAuth,
+		},
+		{
+			name: "forwardAuth in mode request passes Envoy's path prefix",
+			sets: []string{"forwardAuth.enabled=true", "forwardAuth.pathPrefix=/authz"},
+			want: defaultObjects(),
+			check: func(t *testing.T, m *manifests) {
+				args := m.deployment.Spec.Template.Spec.Containers[0].Args
+				for flag, want := range map[string]string{"--forward-auth-mode": "request", "--forward-auth-path-prefix": "/authz",
+					"--forward-auth-trusted-proxies": "127.0.0.0/8,::1/128"} {
+					if got, _ := flagValue(args, flag); got != want {
+						t.Errorf("%s = %q, want %q", flag, got, want)
+					}
+				}
+			},
+		},
+		{
 			name: "extraArgs follow the chart's own flags",
 			sets: []string{"extraArgs[0]=--max-inflight=20000"},
 			want: defaultObjects(),
@@ -339,6 +360,35 @@ func checkScaling(t *testing.T, m *manifests) {
 	}
 }
 
+func checkForwardAuth(t *testing.T, m *manifests) {
+	t.Helper()
+	c := m.deployment.Spec.Template.Spec.Containers[0]
+	if ports := containerPorts(c); ports["http-authz"] != 9300 || ports["grpc"] != grpcPort || ports["http-admin"] != adminPort {
+		t.Errorf("container ports = %v, want http-authz 9300 beside grpc and http-admin", ports)
+	}
+	for flag, want := range map[string]string{"--forward-auth-addr": ":9300", "--forward-auth-mode": "x-original",
+		"--forward-auth-trusted-proxies": "10.0.0.0/8,fd00::/8"} {
+		if got, ok := flagValue(c.Args, flag); !ok || got != want {
+			t.Errorf("%s = %q, want %q", flag, got, want)
+		}
+	}
+	if _, ok := flagValue(c.Args, "--forward-auth-path-prefix"); ok {
+		t.Error("--forward-auth-path-prefix passed with no prefix set")
+	}
+	if c.ReadinessProbe.HTTPGet.Port != intstr.FromString("http-admin") || c.LivenessProbe.HTTPGet.Port != intstr.FromString("http-admin") {
+		t.Error("probes moved off the admin port")
+	}
+	var found bool
+	for _, p := range m.services["portcullis"].Spec.Ports {
+		if p.Name == "http-authz" {
+			found = p.Port == 9300 && p.TargetPort == intstr.FromString("http-authz") && p.AppProtocol != nil && *p.AppProtocol == "http"
+		}
+	}
+	if !found {
+		t.Errorf("service ports %+v, want http-authz 9300 to the container port, appProtocol http", m.services["portcullis"].Spec.Ports)
+	}
+}
+
 // TestChartRefusesBadValues checks values.schema.json turns mistakes into helm errors rather
 // than into manifests.
 func TestChartRefusesBadValues(t *testing.T) {
@@ -358,6 +408,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{name: "decision log rate above 1", sets: []string{"decisionLogRate=2"}, want: "/decisionLogRate"},
 		{name: "shared cache URL that is not redis", sets: []string{"sharedCache.url=http://cache:6379"}, want: "/sharedCache/url"},
 		{name: "shared cache without its secret", sets: []string{"sharedCache.url=redis://cache:6379"}, want: "sharedCache.secret.secretName"},
+		{name: "forward-auth mode the flag does not take", sets: []string{"forwardAuth.mode=envoy"}, want: "/forwardAuth/mode"},
+		{name: "forward-auth path prefix ending in a slash", sets: []string{"forwardAuth.pathPrefix=/authz/"}, want: "/forwardAuth/pathPrefix"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -379,7 +431,7 @@ func TestChartLints(t *testing.T) {
 		sets []string
 	}{
 		{name: "defaults"},
-		{name: "every optional part on", sets: []string{"serviceMonitor.enabled=true", "secretEnv[0].name=K", "secretEnv[0].secretName=s", "secretEnv[0].key=k",
+		{name: "every optional part on", sets: []string{"serviceMonitor.enabled=true", "forwardAuth.enabled=true", "secretEnv[0].name=K", "secretEnv[0].secretName=s", "secretEnv[0].key=k",
 			"sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s", "sharedCache.password.secretName=p", "adminToken.secretName=a"}},
 		{name: "every optional part off", sets: []string{"autoscaling.enabled=false", "podDisruptionBudget.enabled=false", "serviceAccount.create=false", "service.headless=false"}},
 	}
@@ -402,8 +454,9 @@ func TestChartLints(t *testing.T) {
 func TestChartFlagsAreServeFlags(t *testing.T) {
 	t.Parallel()
 	bin := portcullisPath(t)
-	// With the optional flags on too.
-	m := render(t, "sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s")
+	// Every optional flag the chart can pass, on.
+	m := render(t, "forwardAuth.enabled=true", "forwardAuth.pathPrefix=/authz",
+		"sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s")
 	// `serve -h` prints the flags and exits 2, as the flag package does.
 	usage, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
 	defined := map[string]bool{}

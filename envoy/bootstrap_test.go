@@ -39,9 +39,12 @@ type bootstrap struct {
 
 // loadBootstrap parses envoy.yaml as Envoy does: YAML to JSON to the v3 Bootstrap proto, no
 // unknown field allowed, then Envoy's validation rules on it and every typed config inside.
-func loadBootstrap(t *testing.T) *bootstrap {
+func loadBootstrap(t *testing.T) *bootstrap { return loadBootstrapFile(t, "envoy.yaml") }
+
+// loadBootstrapFile is loadBootstrap for another file.
+func loadBootstrapFile(t *testing.T, file string) *bootstrap {
 	t.Helper()
-	raw, err := os.ReadFile("envoy.yaml")
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +54,10 @@ func loadBootstrap(t *testing.T) *bootstrap {
 	}
 	b := &bootstrap{proto: &bootstrapv3.Bootstrap{}, clusters: map[string]*clusterv3.Cluster{}}
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(js, b.proto); err != nil {
-		t.Fatalf("envoy.yaml is not a v3 Bootstrap: %v", err)
+		t.Fatalf("%s is not a v3 Bootstrap: %v", file, err)
 	}
 	if _, err := validateAll(b.proto); err != nil {
-		t.Fatalf("envoy.yaml breaks Envoy's validation rules: %v", err)
+		t.Fatalf("%s breaks Envoy's validation rules: %v", file, err)
 	}
 	listeners := b.proto.GetStaticResources().GetListeners()
 	if len(listeners) != 1 || len(listeners[0].GetFilterChains()) != 1 || len(listeners[0].GetFilterChains()[0].GetFilters()) != 1 {

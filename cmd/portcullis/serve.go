@@ -41,6 +41,7 @@ type serveFlags struct {
 	pprof           bool
 	grpc            grpcFlags
 	shared          sharedFlags
+	forwardAuth     forwardAuthFlags
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -61,6 +62,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.Float64Var(&f.traceRatio, "trace-sample-ratio", 1, "share of traces sampled when Envoy sent no sampling decision")
 	f.grpc.register(fs)
 	f.shared.register(fs)
+	f.forwardAuth.register(fs)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		return flagsExit(err)
 	}
@@ -90,7 +92,7 @@ func (f *serveFlags) validate() error {
 			return fmt.Errorf("%s: a share from 0 to 1, got %v", r.name, r.value)
 		}
 	}
-	return f.grpc.validate()
+	return errors.Join(f.grpc.validate(), f.forwardAuth.validate())
 }
 
 func newLogger(io stdio, level string) (*slog.Logger, error) {
@@ -158,6 +160,12 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	gs := extauthz.NewGRPCServer(extauthz.New(eng, extauthz.Options{
 		Logger: log, Registry: reg, Propagator: propagator, MaxInflight: f.maxInflight,
 	}), f.grpc.serverOptions()...)
+	fsrv, faLis, err := f.forwardAuth.server(eng, log, reg, propagator, f.maxInflight)
+	if err != nil {
+		grpcLis.Close()
+		httpLis.Close()
+		return err
+	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -178,10 +186,15 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- gs.Serve(grpcLis) }()
 	go func() { errc <- hsrv.Serve(httpLis) }()
-	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(), "codec", codecName())
+	serving := []any{"grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(), "codec", codecName()}
+	if fsrv != nil {
+		go func() { errc <- fsrv.Serve(faLis) }()
+		serving = append(serving, "forward_auth_addr", faLis.Addr().String(), "forward_auth_mode", f.forwardAuth.mode)
+	}
+	log.Info("serving", serving...)
 
 	changed := make(chan struct{}, 1)
 	if len(f.configs) > 0 {
@@ -204,17 +217,27 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		case err := <-errc:
 			return err
 		case <-ctx.Done():
-			return shutdown(gs, hs, hsrv, f.shutdownTimeout, log)
+			return shutdown(gs, hs, hsrv, fsrv, f.shutdownTimeout, log)
 		}
 	}
 }
 
 // shutdown stops taking new Checks, lets in-flight ones finish within timeout, then stops.
-func shutdown(gs *grpc.Server, hs *health.Server, hsrv *http.Server, timeout time.Duration, log *slog.Logger) error {
+// fsrv, the forward-auth server, may be nil.
+func shutdown(gs *grpc.Server, hs *health.Server, hsrv, fsrv *http.Server, timeout time.Duration, log *slog.Logger) error {
 	log.Info("shutting down", "timeout", timeout.String())
 	hs.Shutdown()
 	done := make(chan struct{})
-	go func() { gs.GracefulStop(); close(done) }()
+	go func() {
+		if fsrv != nil {
+			// In-flight authorization requests finish; idle proxy connections are closed.
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			_ = fsrv.Shutdown(ctx)
+			cancel()
+		}
+		gs.GracefulStop()
+		close(done)
+	}()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {

@@ -53,6 +53,9 @@ type instance struct {
 	logs     *logBuffer
 	exited   chan error    // receives the exit once
 	done     chan struct{} // closed when the process has exited
+
+	// forwardAuthAddr is the HTTP forward-auth front's address, when serve was given one.
+	forwardAuthAddr string
 }
 
 // logBuffer keeps the process's stderr for assertions and failure reports.
@@ -82,7 +85,7 @@ func start(t *testing.T, args ...string) *instance {
 		t.Fatal(err)
 	}
 	inst := &instance{cmd: cmd, logs: &logBuffer{}, exited: make(chan error, 1), done: make(chan struct{})}
-	addrs := make(chan [2]string, 1)
+	addrs := make(chan [3]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -94,7 +97,8 @@ func start(t *testing.T, args ...string) *instance {
 			if json.Unmarshal([]byte(line), &raw) == nil && raw["msg"] == "serving" {
 				rec.GRPCAddr, _ = raw["grpc_addr"].(string)
 				rec.HTTPAddr, _ = raw["http_addr"].(string)
-				addrs <- [2]string{rec.GRPCAddr, rec.HTTPAddr}
+				fa, _ := raw["forward_auth_addr"].(string)
+				addrs <- [3]string{rec.GRPCAddr, rec.HTTPAddr, fa}
 			}
 		}
 	}()
@@ -115,7 +119,7 @@ func start(t *testing.T, args ...string) *instance {
 	})
 	select {
 	case a := <-addrs:
-		inst.grpcAddr, inst.httpAddr = a[0], a[1]
+		inst.grpcAddr, inst.httpAddr, inst.forwardAuthAddr = a[0], a[1], a[2]
 	case err := <-inst.exited:
 		t.Fatalf("portcullis exited before serving: %v\n%s", err, inst.logs)
 	case <-time.After(30 * time.Second):

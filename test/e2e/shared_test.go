@@ -285,16 +285,6 @@ func TestSharedCacheRefusesTamperedValues(t *testing.T) {
 	}
 }
 
-func grepLines(text, substr string) string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, substr) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 // timedCheck returns the Check's answer and how long it took.
 func timedCheck(t *testing.T, inst *instance, tok string) (*authv3.CheckResponse, time.Duration) {
 	t.Helper()

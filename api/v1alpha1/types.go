@@ -24,6 +24,15 @@ const (
 // AuthorizerNone, named as a route's authorizer, lets the route through without identity.
 const AuthorizerNone = "NONE"
 
+// AuthorizerDeny, named as a route's authorizer, answers every request with the implicit deny
+// (403) without reading an identity or calling anything. `portcullis import` writes it for routes
+// guarded by something Portcullis cannot run, so that no route is ever opened by accident.
+const AuthorizerDeny = "DENY"
+
+// RouteDefault, as a route's path, matches any method and path no other route matches, as the
+// $default route of an API Gateway HTTP API does.
+const RouteDefault = "$default"
+
 // Authorizer turns an identity into a decision: identity sources, validation, TTL, one backend.
 //
 // +kubebuilder:object:root=true
@@ -199,11 +208,13 @@ type ApiSpec struct {
 
 // Route is a path template and the methods it serves.
 type Route struct {
-	// Path with literal, {param} and a final {proxy+} segment.
+	// Path with literal, {param} and a final {proxy+} segment, or $default: any method and path
+	// no other route matches.
 	Path string `json:"path"`
-	// Methods, or ANY.
+	// Methods, or ANY. A $default route serves every method: [ANY].
 	Methods []string `json:"methods"`
-	// Authorizer overrides the Api default; NONE lets the route through without identity.
+	// Authorizer overrides the Api default; NONE lets the route through without identity, DENY
+	// refuses every request (403) without calling anything.
 	Authorizer string `json:"authorizer,omitempty"`
 	// AuthorizationScopes: the token must hold one (JWT authorizers).
 	AuthorizationScopes []string `json:"authorizationScopes,omitempty"`

@@ -16,14 +16,17 @@ import (
 // Snapshot is one complete, validated, compiled configuration. It is immutable: a reload builds a
 // new one and swaps it in, so the Check path reads it without locks.
 type Snapshot struct {
-	Generation  uint64
-	Sources     []string
-	Demo        bool // the embedded demo config is serving
-	apis        map[string]*Api
-	exactHosts  map[string]*Api
-	wildcards   []wildcardHost // longest suffix first
-	hostless    *Api
-	authorizers map[string]*Authorizer
+	Generation uint64
+	Sources    []string
+	Demo       bool // the embedded demo config is serving
+	apis       map[string]*Api
+	exactHosts map[string]*Api
+	wildcards  []wildcardHost // longest suffix first
+	hostless   *Api           // the one Api without hosts; nil when there are none or several
+	// hostlessCount counts the Apis without hosts: when several, each is reached only by name
+	// (context_extensions["api"]), so none is the fallback for unknown hosts.
+	hostlessCount int
+	authorizers   map[string]*Authorizer
 }
 
 type wildcardHost struct {
@@ -50,9 +53,11 @@ type Api struct {
 type Route struct {
 	Template   string
 	Methods    []string
-	Authorizer *Authorizer // nil: NONE, no identity needed
-	Scopes     []string    // authorizationScopes
-	keys       map[string]string
+	Authorizer *Authorizer // nil: NONE, no identity needed (or DENY)
+	// Deny: the route's authorizer is DENY, every request gets the implicit deny.
+	Deny   bool
+	Scopes []string // authorizationScopes
+	keys   map[string]string
 }
 
 // Key is the route key of a request with method on this route, as API Gateway writes it:
@@ -89,7 +94,8 @@ func (a *Authorizer) EffectivePayloadVersion(api *Api) string {
 func (s *Snapshot) ApiByName(name string) *Api { return s.apis[name] }
 
 // ApiForHost returns the Api serving host (lower-case, no port): an exact host beats the longest
-// matching "*." wildcard, which beats the Api with no hosts.
+// matching "*." wildcard, which beats the Api with no hosts when there is exactly one. Several
+// Apis without hosts are reached by name only: none of them is the fallback.
 func (s *Snapshot) ApiForHost(host string) *Api {
 	if a, ok := s.exactHosts[host]; ok {
 		return a

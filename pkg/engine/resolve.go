@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/arn"
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/request"
@@ -61,10 +62,18 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 	t.methodArn = unsafe.String(unsafe.SliceData(b), len(b))
 	d.Route, d.MethodArn = t.routeKey, t.methodArn
 
+	if t.route.Deny {
+		// Checked before context_extensions: nothing a proxy route says may open a DENY route.
+		d.Outcome, d.Authorizer = ImplicitDeny, v1alpha1.AuthorizerDeny
+		return false
+	}
 	t.authorizer = t.route.Authorizer
 	if name := req.ContextExtensions["authorizer"]; name != "" {
 		switch name {
-		case "NONE":
+		case v1alpha1.AuthorizerDeny:
+			d.Outcome, d.Authorizer = ImplicitDeny, v1alpha1.AuthorizerDeny
+			return false
+		case v1alpha1.AuthorizerNone:
 			t.authorizer = nil
 		default:
 			t.authorizer = snap.Authorizer(name)

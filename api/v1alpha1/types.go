@@ -204,6 +204,19 @@ type ApiSpec struct {
 	DefaultAuthorizer string  `json:"defaultAuthorizer,omitempty"`
 	Routes            []Route `json:"routes"`
 	CORS              *CORS   `json:"cors,omitempty"`
+	// GatewayResponses replace the default answers by type (UNAUTHORIZED, ACCESS_DENIED,
+	// DEFAULT_4XX, ...), as API Gateway's gateway responses do.
+	GatewayResponses map[string]GatewayResponse `json:"gatewayResponses,omitempty"`
+}
+
+// GatewayResponse is the answer given instead of the default one for one type of denial.
+type GatewayResponse struct {
+	// StatusCode defaults to the type's.
+	StatusCode int32 `json:"statusCode,omitempty"`
+	// ResponseParameters set headers: gatewayresponse.header.NAME to a 'literal' or a request value.
+	ResponseParameters map[string]string `json:"responseParameters,omitempty"`
+	// ResponseTemplates are bodies by content type.
+	ResponseTemplates map[string]string `json:"responseTemplates,omitempty"`
 }
 
 // Route is a path template and the methods it serves.

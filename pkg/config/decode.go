@@ -196,7 +196,11 @@ const unresolvedMark = "<unresolved: "
 func (d *decoder) checkResolved(n *yaml.Node, p *field.Path) {
 	if i := strings.Index(n.Value, unresolvedMark); i >= 0 {
 		expr, _, _ := strings.Cut(n.Value[i+len(unresolvedMark):], ">")
-		d.report(n, p, "unresolved value %q left by portcullis import: import again with --set %s=VALUE, or write the value here", expr, expr)
+		fix := "--set " + expr + "=VALUE"
+		if strings.HasPrefix(expr, "--") {
+			fix = expr + " VALUE" // a value the source does not hold at all, such as the stage
+		}
+		d.report(n, p, "unresolved value %q left by portcullis import: import again with %s, or write the value here", expr, fix)
 	}
 }
 

@@ -11,20 +11,20 @@ import (
 
 // tmpl is one SAM or CloudFormation template being read.
 type tmpl struct {
-	im        *importer
-	file      string
-	root      *yaml.Node
-	res       *yaml.Node // Resources
-	r         *resolver
-	apis      map[string]*apiDef // by logical ID
-	order     []string           // logical IDs of APIs, in template order
-	auths     map[string]*authDef
-	paths     map[string]*cfnResource // AWS::ApiGateway::Resource by logical ID
-	stageSet  map[string]bool         // APIs whose stage came from a Stage resource
-	extra     map[string][]*routeDef  // routes from Method, Route resources and SAM events
-	samAuth   map[string]*samAuth     // SAM Auth of each Serverless Api / HttpApi
-	globals   *yaml.Node
-	defined   map[string]bool // SAM APIs with their own DefinitionBody or DefinitionUri
+	im       *importer
+	file     string
+	root     *yaml.Node
+	res      *yaml.Node // Resources
+	r        *resolver
+	apis     map[string]*apiDef // by logical ID
+	order    []string           // logical IDs of APIs, in template order
+	auths    map[string]*authDef
+	paths    map[string]*cfnResource // AWS::ApiGateway::Resource by logical ID
+	stageSet map[string]bool         // APIs whose stage came from a Stage resource
+	extra    map[string][]*routeDef  // routes from Method, Route resources and SAM events
+	samAuth  map[string]*samAuth     // SAM Auth of each Serverless Api / HttpApi
+	globals  *yaml.Node
+	defined  map[string]bool // SAM APIs with their own DefinitionBody or DefinitionUri
 }
 
 type cfnResource struct {

@@ -85,8 +85,31 @@ func checkImported(ctx context.Context, data []byte, name string, io stdio) int 
 	if name == "" {
 		name = "<stdout>"
 	}
-	fmt.Fprintf(io.err, "portcullis import: the output does not validate yet:\n%s\n", strings.ReplaceAll(err.Error(), tmp, name))
+	fmt.Fprintf(io.err, "portcullis import: the output does not validate yet:\n%s\n", strings.Join(withoutEchoes(strings.Split(strings.ReplaceAll(err.Error(), tmp, name), "\n")), "\n"))
 	return 1
+}
+
+// withoutEchoes drops the errors about a field that is already reported as unresolved: an
+// unresolved region is also "not a region", which says nothing new.
+func withoutEchoes(lines []string) []string {
+	unresolved := map[string]bool{}
+	for _, l := range lines {
+		if i := strings.Index(l, ": unresolved value "); i >= 0 {
+			unresolved[l[:i]] = true
+		}
+	}
+	out := lines[:0]
+	for _, l := range lines {
+		i := strings.LastIndex(l, ": ")
+		for i > 0 && !unresolved[l[:i]] {
+			i = strings.LastIndex(l[:i], ": ")
+		}
+		if i > 0 && !strings.Contains(l, ": unresolved value ") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // parseInterleaved parses flags given before, between or after the files.

@@ -354,6 +354,9 @@ func (r *resolver) condition(name string, depth int) (bool, bool) {
 
 func (r *resolver) boolExpr(n *yaml.Node, depth int) (bool, bool) {
 	fn, arg, ok := intrinsic(n)
+	if !ok && n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "Condition" {
+		fn, arg, ok = "Condition", n.Content[1], true // {Condition: Name} inside a condition
+	}
 	if !ok || depth > maxResolveDepth {
 		return false, false
 	}

@@ -167,9 +167,14 @@ func (x *oasReader) servers(api *apiDef) {
 			api.apiID, api.region = id, region
 		}
 		stage, _, _ := strings.Cut(strings.Trim(path, "/"), "/")
-		if stage != "" && !strings.Contains(stage, "{") {
+		switch {
+		case stage != "" && !strings.Contains(stage, "{"):
 			api.stage = stage
 			x.im.report.add(x.file, line, "stage "+stage, "taken from the execute-api URL's first segment; set spec.basePath: /%s too if clients keep it in their paths", stage)
+		case stage == "" && api.protocol == v1alpha1.ProtocolHTTP:
+			// An HTTP API served without a stage in its URL is on its $default stage.
+			api.stage = v1alpha1.RouteDefault
+			x.im.report.add(x.file, line, "stage $default", "the execute-api URL has no stage segment: the HTTP API's $default stage")
 		}
 		return
 	}
@@ -358,6 +363,10 @@ func schemeDef(name, file string, line int, s *openapi3.SecurityScheme, rep *rep
 		def.kind = authJWT
 		cfg, _ := ext["jwtConfiguration"].(map[string]any)
 		def.issuer = stringOf(cfg["issuer"])
+		if def.issuer == "" && s.Type == "openIdConnect" {
+			// API Gateway finds the issuer from openIdConnectUrl, the issuer's discovery document.
+			def.issuer = strings.TrimSuffix(s.OpenIdConnectUrl, "/.well-known/openid-configuration")
+		}
 		def.audience = stringList(cfg["audience"])
 		if len(def.identitySource) > 1 {
 			rep.add(file, line, "authorizer "+name, "JWT authorizers read one identity source; only %s is kept", def.identitySource[0])

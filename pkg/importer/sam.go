@@ -3,6 +3,7 @@ package importer
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -242,6 +243,9 @@ func (t *tmpl) requestSources(identity *yaml.Node, protocol string) []string {
 			out = append(out, prefixes[i]+v)
 		}
 	}
+	if protocol == v1alpha1.ProtocolHTTP {
+		slices.Sort(out) // SAM writes an HttpApi's identity sources sorted
+	}
 	return out
 }
 
@@ -317,7 +321,7 @@ func (t *tmpl) samFunction(id string, props *yaml.Node, line int) error {
 		evAuth := child(p, "Auth")
 		var scopes []string
 		if s := child(evAuth, "AuthorizationScopes"); s != nil {
-			scopes = t.texts(s)
+			scopes = append([]string{}, t.texts(s)...) // an empty list clears the authorizer's default scopes
 		}
 		if name := t.text(child(evAuth, "Authorizer")); name != "" {
 			r.guard = auth.guardFor(name, scopes)
@@ -327,7 +331,9 @@ func (t *tmpl) samFunction(id string, props *yaml.Node, line int) error {
 				r.guard.scopes = scopes
 			}
 		}
-		keyRequired := auth != nil && auth.apiKey
+		// The Api's ApiKeyRequired applies to routes with an authorizer; SAM leaves it off the
+		// routes that say Authorizer: NONE.
+		keyRequired := auth.apiKey && !r.guard.none
 		if v := t.text(child(evAuth, "ApiKeyRequired")); v != "" {
 			keyRequired = v == "true"
 		}

@@ -159,7 +159,9 @@ func (t *tmpl) httpAPI(id string, props *yaml.Node, line int) error {
 		t.im.report.add(t.file, lineOf(props, "BodyS3Location"), "api "+id, "BodyS3Location is not read: download the definition and import it too, or give it as Body")
 	}
 	if child(props, "Target") != nil {
-		// Quick create: one route, $default unless RouteKey says otherwise, open to all.
+		// Quick create: one route, $default unless RouteKey says otherwise, open to all, on
+		// the $default stage.
+		api.stage = v1alpha1.RouteDefault
 		key := t.text(child(props, "RouteKey"))
 		if key == "" {
 			key = v1alpha1.RouteDefault
@@ -247,6 +249,9 @@ func (t *tmpl) httpAuthorizer(id string, props *yaml.Node, line int) error {
 		def.functionARN = lambdaFromURI(t.text(child(props, "AuthorizerUri")))
 		def.payloadVersion = t.text(child(props, "AuthorizerPayloadFormatVersion"))
 		def.simple = t.text(child(props, "EnableSimpleResponses")) == "true"
+		if def.ttl == nil {
+			def.ttl = httpAPIDefaultTTL()
+		}
 	default:
 		def.kind = authUnknown
 	}

@@ -319,6 +319,9 @@ func (x *oasReader) scheme(name string) *authDef {
 		line = lineOf(x.root, "securityDefinitions", name)
 	}
 	def := schemeDef(name, x.file, line, ref.Value, x.im.report)
+	if def.kind == authLambdaRequest && def.ttl == nil && x.protocolName == v1alpha1.ProtocolHTTP {
+		def.ttl = httpAPIDefaultTTL()
+	}
 	x.schemes[name] = def
 	return def
 }
@@ -394,6 +397,13 @@ func schemeDef(name, file string, line int, s *openapi3.SecurityScheme, rep *rep
 		}
 	}
 	return def
+}
+
+// httpAPIDefaultTTL is the TTL of an HTTP API's Lambda authorizer that names none: API Gateway's
+// API creates it with caching off (REST APIs default to 300 seconds instead).
+func httpAPIDefaultTTL() *int32 {
+	zero := int32(0)
+	return &zero
 }
 
 // lambdaFromURI takes the function ARN out of an authorizerUri,

@@ -60,8 +60,9 @@ func (t *tmpl) properties(kind string, props *yaml.Node) *yaml.Node {
 	if g == nil {
 		return props
 	}
-	out := &yaml.Node{Kind: yaml.MappingNode, Line: props.Line}
-	if props != nil {
+	out := &yaml.Node{Kind: yaml.MappingNode}
+	if props != nil && props.Kind == yaml.MappingNode {
+		out.Line = props.Line
 		out.Content = append(out.Content, props.Content...)
 	}
 	for _, k := range sortedKeys(g) {
@@ -190,6 +191,9 @@ func (t *tmpl) samAuthorizer(name string, n *yaml.Node, line int, protocol strin
 				def.payloadVersion = fmt.Sprintf("%.1f", mustFloat(v.Value))
 			}
 			def.simple = t.text(child(n, "EnableSimpleResponses")) == "true"
+			if def.ttl == nil {
+				def.ttl = httpAPIDefaultTTL()
+			}
 		}
 		if payloadType == "REQUEST" {
 			def.kind, def.sourceType = authLambdaRequest, "REQUEST"

@@ -72,6 +72,9 @@ func (im *importer) template(file string, root *yaml.Node) ([]*apiDef, error) {
 			r := child(res, id)
 			typ := scalarValue(child(r, "Type"))
 			if f := pass[typ]; f != nil {
+				if !t.created(id, r) {
+					continue
+				}
 				if err := f(id, child(r, "Properties"), lineOf(res, id)); err != nil {
 					return nil, err
 				}
@@ -87,9 +90,25 @@ func (im *importer) template(file string, root *yaml.Node) ([]*apiDef, error) {
 		// Routes of Method, Route and event resources come before the body's, so that they
 		// win where both define a method, as SAM merges them.
 		api.routes = append(t.extra[id], api.routes...)
+		t.preflightRoutes(id, api)
 		out = append(out, api)
 	}
 	return out, nil
+}
+
+// created reports whether a resource exists: its Condition, when it has one, is true or cannot
+// be evaluated (then it is read, and the report says so).
+func (t *tmpl) created(id string, r *yaml.Node) bool {
+	cond := scalarValue(child(r, "Condition"))
+	if cond == "" {
+		return true
+	}
+	v, ok := t.r.condition(cond, 0)
+	if !ok {
+		t.im.report.add(t.file, lineOf(r, "Condition"), "resource "+id, "condition %s cannot be evaluated: the resource is read as if created (give --set %s=true|false)", cond, cond)
+		return true
+	}
+	return v
 }
 
 // newAPI registers an API under its logical ID, with the values a template gives every API.

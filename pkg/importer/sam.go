@@ -25,6 +25,10 @@ type samAuth struct {
 	apiKey      bool
 	iamEnabled  bool
 	protocol    string
+	// cors: the API has Cors, so SAM adds an OPTIONS method to each of its paths, guarded by
+	// the default authorizer unless AddDefaultAuthorizerToCorsPreflight is false.
+	cors          bool
+	preflightAuth bool
 }
 
 // defaultGuard guards routes that name no authorizer: the DefaultAuthorizer, else NONE.
@@ -96,8 +100,12 @@ func (t *tmpl) samAPIOf(id string, props *yaml.Node, line int, protocol string) 
 	}
 	auth := t.samAuthOf(id, child(props, "Auth"), protocol)
 	t.samAuth[id] = auth
-	if child(props, "Cors") != nil || child(props, "CorsConfiguration") != nil {
-		t.im.report.add(t.file, lineOf(props, "Cors"), "api "+id, "CORS settings not carried over; set spec.cors.allowPreflight if preflight requests must pass without authorization")
+	switch {
+	case protocol == v1alpha1.ProtocolREST && child(props, "Cors") != nil:
+		auth.cors = true
+		auth.preflightAuth = t.text(child(child(props, "Auth"), "AddDefaultAuthorizerToCorsPreflight")) != "false"
+	case child(props, "CorsConfiguration") != nil:
+		t.im.report.add(t.file, lineOf(props, "CorsConfiguration"), "api "+id, "CORS settings not carried over; set spec.cors.allowPreflight if preflight requests must pass without authorization")
 	}
 	fallback := auth.defaultGuard()
 	o := oasOptions{protocol: protocol, fallback: &fallback}
@@ -327,7 +335,8 @@ func (t *tmpl) samFunction(id string, props *yaml.Node, line int) error {
 		if s := child(evAuth, "AuthorizationScopes"); s != nil {
 			scopes = append([]string{}, t.texts(s)...) // an empty list clears the authorizer's default scopes
 		}
-		if name := t.text(child(evAuth, "Authorizer")); name != "" {
+		authorizerName := t.text(child(evAuth, "Authorizer"))
+		if name := authorizerName; name != "" {
 			r.guard = auth.guardFor(name, scopes)
 		} else {
 			r.guard = auth.defaultGuard()
@@ -335,9 +344,9 @@ func (t *tmpl) samFunction(id string, props *yaml.Node, line int) error {
 				r.guard.scopes = scopes
 			}
 		}
-		// The Api's ApiKeyRequired applies to routes with an authorizer; SAM leaves it off the
-		// routes that say Authorizer: NONE.
-		keyRequired := auth.apiKey && !r.guard.none
+		// The Api's ApiKeyRequired applies to every route but those that say Authorizer: NONE,
+		// as SAM writes it.
+		keyRequired := auth.apiKey && authorizerName != "NONE"
 		if v := t.text(child(evAuth, "ApiKeyRequired")); v != "" {
 			keyRequired = v == "true"
 		}
@@ -347,6 +356,33 @@ func (t *tmpl) samFunction(id string, props *yaml.Node, line int) error {
 		t.extra[apiID] = append(t.extra[apiID], r)
 	}
 	return nil
+}
+
+// preflightRoutes adds the OPTIONS method SAM gives each path of an API with Cors.
+func (t *tmpl) preflightRoutes(id string, api *apiDef) {
+	auth := t.samAuth[id]
+	if auth == nil || !auth.cors {
+		return
+	}
+	has := map[string]bool{}
+	var paths []string
+	for _, r := range api.routes {
+		if !has[r.path] {
+			paths = append(paths, r.path)
+		}
+		has[r.path] = true
+		has[r.path+" "+r.method] = true
+	}
+	for _, p := range paths {
+		if has[p+" OPTIONS"] {
+			continue
+		}
+		g := guard{none: true}
+		if auth.preflightAuth {
+			g = auth.defaultGuard()
+		}
+		api.routes = append(api.routes, &routeDef{path: p, method: "OPTIONS", file: api.file, line: api.line, guard: g})
+	}
 }
 
 // implicitAPI is the API SAM creates for events that name none, with the template's Globals.

@@ -15,6 +15,9 @@ import (
 // order, so that the same input gives the same bytes.
 func write(r *Result) ([]byte, error) {
 	var buf bytes.Buffer
+	if len(r.Authorizers)+len(r.Apis) == 0 {
+		return nil, nil
+	}
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	for _, a := range r.Authorizers {

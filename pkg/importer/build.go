@@ -237,6 +237,9 @@ func (b *builder) authorizerSpec(def *authDef) v1alpha1.AuthorizerSpec {
 		s.Type = v1alpha1.TypeJWT
 		s.ResultTTLInSeconds = nil
 		s.JWT = &v1alpha1.JWTBackend{Issuer: cognitoIssuer(def.providerARNs[0])}
+		if s.JWT.Issuer == "" && def.providerARNs[0] != "" {
+			b.rep.add(def.file, def.line, "authorizer "+def.name, "%q is not a user pool ARN (arn:aws:cognito-idp:REGION:ACCOUNT:userpool/POOL_ID): write spec.jwt.issuer", def.providerARNs[0])
+		}
 		b.rep.add(def.file, def.line, "authorizer "+def.name, "Cognito user pool written as a JWT authorizer on the pool's issuer (--cognito-as-jwt): id and access tokens of any app client are accepted; see docs/import.md")
 		if len(def.providerARNs) > 1 {
 			b.rep.add(def.file, def.line, "authorizer "+def.name, "%d user pools: only the first (%s) is carried over", len(def.providerARNs), def.providerARNs[0])
@@ -257,9 +260,9 @@ func cognitoIssuer(arn string) string {
 		return "https://cognito-idp." + parts[3] + ".amazonaws.com/" + strings.TrimPrefix(parts[5], "userpool/")
 	}
 	if strings.Contains(arn, unresolvedMark) {
-		return arn
+		return arn // validate names the --set that resolves it
 	}
-	return unresolved("cognito user pool " + arn)
+	return "" // not a user pool ARN: validate says the issuer is missing
 }
 
 // canonical is a stable text form of a spec, to spot identical definitions.

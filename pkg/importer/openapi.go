@@ -336,67 +336,75 @@ func schemeDef(name, file string, line int, s *openapi3.SecurityScheme, rep *rep
 		def.sourceType = typ
 	}
 	switch {
-	case authType == "awssigv4" || typ == "aws_iam" || authType == "aws_iam":
+	case authType == "awssigv4" || authType == "aws_iam" || typ == "aws_iam":
 		def.kind = authIAM
-		return def
 	case !hasExt && s.Type == "apiKey" && authType == "":
 		def.kind = authAPIKey
-		return def
-	case !hasExt:
+	case typ == "token", typ == "request":
+		def.lambdaFromExtension(s, ext, rep)
+	case typ == "jwt":
+		def.jwtFromExtension(s, ext, rep)
+	case typ == "cognito_user_pools":
+		def.kind = authCognito
+		def.providerARNs = stringList(ext["providerARNs"])
+		def.identitySource = splitSources(stringOrList(ext["identitySource"]))
+		def.defaultHeaderSource(s)
+		if len(def.providerARNs) == 0 {
+			rep.add(file, line, "authorizer "+name, "no providerARNs: the user pool is unknown")
+			def.providerARNs = []string{""}
+		}
+	default:
 		def.kind = authUnknown
-		return def
+	}
+	return def
+}
+
+// lambdaFromExtension reads a token or request authorizer.
+func (def *authDef) lambdaFromExtension(s *openapi3.SecurityScheme, ext map[string]any, rep *reporter) {
+	def.kind = authLambdaToken
+	if def.sourceType == "request" {
+		def.kind = authLambdaRequest
+		def.payloadVersion = stringOf(ext["authorizerPayloadFormatVersion"])
+		def.simple, _ = ext["enableSimpleResponses"].(bool)
 	}
 	def.ttl = ttlOf(ext["authorizerResultTtlInSeconds"])
 	def.identitySource = splitSources(stringOrList(ext["identitySource"]))
 	def.validation = stringOf(ext["identityValidationExpression"])
+	if def.kind == authLambdaToken {
+		def.defaultHeaderSource(s)
+	}
 	if ext["authorizerCredentials"] != nil {
-		rep.add(file, line, "authorizer "+name, "authorizerCredentials not carried over: Portcullis invokes the function with its own AWS credentials")
+		rep.add(def.file, def.line, "authorizer "+def.name, "authorizerCredentials not carried over: Portcullis invokes the function with its own AWS credentials")
 	}
-	switch typ {
-	case "token":
-		def.kind = authLambdaToken
-		if len(def.identitySource) == 0 && s.In == "header" && s.Name != "" {
-			def.identitySource = []string{"method.request.header." + s.Name}
-		}
-	case "request":
-		def.kind = authLambdaRequest
-		def.payloadVersion = stringOf(ext["authorizerPayloadFormatVersion"])
-		def.simple, _ = ext["enableSimpleResponses"].(bool)
-	case "jwt":
-		def.kind = authJWT
-		cfg, _ := ext["jwtConfiguration"].(map[string]any)
-		def.issuer = stringOf(cfg["issuer"])
-		if def.issuer == "" && s.Type == "openIdConnect" {
-			// API Gateway finds the issuer from openIdConnectUrl, the issuer's discovery document.
-			def.issuer = strings.TrimSuffix(s.OpenIdConnectUrl, "/.well-known/openid-configuration")
-		}
-		def.audience = stringList(cfg["audience"])
-		if len(def.identitySource) > 1 {
-			rep.add(file, line, "authorizer "+name, "JWT authorizers read one identity source; only %s is kept", def.identitySource[0])
-			def.identitySource = def.identitySource[:1]
-		}
-	case "cognito_user_pools":
-		def.kind = authCognito
-		def.providerARNs = stringList(ext["providerARNs"])
-		if len(def.identitySource) == 0 && s.In == "header" && s.Name != "" {
-			def.identitySource = []string{"method.request.header." + s.Name}
-		}
-		if len(def.providerARNs) == 0 {
-			def.providerARNs = []string{unresolved(name + " providerARNs")}
-		}
-		return def
-	default:
-		def.kind = authUnknown
-		return def
+	def.functionARN = lambdaFromURI(stringOf(ext["authorizerUri"]))
+	if def.functionARN == "" {
+		rep.add(def.file, def.line, "authorizer "+def.name, "no authorizerUri naming a Lambda function: write spec.lambda.functionName")
 	}
-	if def.kind != authJWT {
-		def.functionARN = lambdaFromURI(stringOf(ext["authorizerUri"]))
-		if def.functionARN == "" {
-			def.functionARN = unresolved(name + " authorizerUri")
-			rep.add(file, line, "authorizer "+name, "no authorizerUri naming a Lambda function; give it with --set or write spec.lambda.functionName")
-		}
+}
+
+// jwtFromExtension reads an HTTP API's JWT authorizer.
+func (def *authDef) jwtFromExtension(s *openapi3.SecurityScheme, ext map[string]any, rep *reporter) {
+	def.kind = authJWT
+	def.identitySource = splitSources(stringOrList(ext["identitySource"]))
+	cfg, _ := ext["jwtConfiguration"].(map[string]any)
+	def.issuer = stringOf(cfg["issuer"])
+	if def.issuer == "" && s.Type == "openIdConnect" {
+		// API Gateway finds the issuer from openIdConnectUrl, the issuer's discovery document.
+		def.issuer = strings.TrimSuffix(s.OpenIdConnectUrl, "/.well-known/openid-configuration")
 	}
-	return def
+	def.audience = stringList(cfg["audience"])
+	if len(def.identitySource) > 1 {
+		rep.add(def.file, def.line, "authorizer "+def.name, "JWT authorizers read one identity source; only %s is kept", def.identitySource[0])
+		def.identitySource = def.identitySource[:1]
+	}
+}
+
+// defaultHeaderSource makes the scheme's header the identity source when the authorizer names
+// none, as API Gateway does for token and Cognito authorizers.
+func (def *authDef) defaultHeaderSource(s *openapi3.SecurityScheme) {
+	if len(def.identitySource) == 0 && s.In == "header" && s.Name != "" {
+		def.identitySource = []string{"method.request.header." + s.Name}
+	}
 }
 
 // httpAPIDefaultTTL is the TTL of an HTTP API's Lambda authorizer that names none: API Gateway's

@@ -321,41 +321,48 @@ func (t *tmpl) samFunction(id string, props *yaml.Node, line int) error {
 			// not a route, and its Auth does not change the definition's security.
 			continue
 		}
-		path, method := t.text(child(p, "Path")), strings.ToUpper(t.text(child(p, "Method")))
-		if typ == "HttpApi" && path == "" && method == "" || path == "/"+v1alpha1.RouteDefault {
-			path, method = v1alpha1.RouteDefault, v1alpha1.MethodAny
-		}
-		r := &routeDef{path: path, method: method, file: t.file, line: evLine}
-		auth := t.samAuth[apiID]
-		if auth == nil {
-			auth = &samAuth{authorizers: map[string]*authDef{}}
-		}
-		evAuth := child(p, "Auth")
-		var scopes []string
-		if s := child(evAuth, "AuthorizationScopes"); s != nil {
-			scopes = append([]string{}, t.texts(s)...) // an empty list clears the authorizer's default scopes
-		}
-		authorizerName := t.text(child(evAuth, "Authorizer"))
-		if name := authorizerName; name != "" {
-			r.guard = auth.guardFor(name, scopes)
-		} else {
-			r.guard = auth.defaultGuard()
-			if scopes != nil && r.guard.auth != nil {
-				r.guard.scopes = scopes
-			}
-		}
-		// The Api's ApiKeyRequired applies to every route but those that say Authorizer: NONE,
-		// as SAM writes it.
-		keyRequired := auth.apiKey && authorizerName != "NONE"
-		if v := t.text(child(evAuth, "ApiKeyRequired")); v != "" {
-			keyRequired = v == "true"
-		}
-		if keyRequired {
-			r.guard = t.withAPIKey(r.guard, r)
-		}
+		r := t.eventRoute(p, evLine, typ == "HttpApi", t.samAuth[apiID])
 		t.extra[apiID] = append(t.extra[apiID], r)
 	}
 	return nil
+}
+
+// eventRoute reads one Api or HttpApi event's route and how it is guarded: the event's
+// Authorizer (NONE, AWS_IAM or one of the API's), else the API's DefaultAuthorizer, with the
+// event's scopes over the authorizer's, and API keys as SAM applies them.
+func (t *tmpl) eventRoute(p *yaml.Node, line int, httpAPI bool, auth *samAuth) *routeDef {
+	if auth == nil {
+		auth = &samAuth{authorizers: map[string]*authDef{}}
+	}
+	path, method := t.text(child(p, "Path")), strings.ToUpper(t.text(child(p, "Method")))
+	if httpAPI && path == "" && method == "" || path == "/"+v1alpha1.RouteDefault {
+		path, method = v1alpha1.RouteDefault, v1alpha1.MethodAny
+	}
+	r := &routeDef{path: path, method: method, file: t.file, line: line}
+	evAuth := child(p, "Auth")
+	var scopes []string
+	if s := child(evAuth, "AuthorizationScopes"); s != nil {
+		scopes = append([]string{}, t.texts(s)...) // an empty list clears the authorizer's default scopes
+	}
+	name := t.text(child(evAuth, "Authorizer"))
+	if name != "" {
+		r.guard = auth.guardFor(name, scopes)
+	} else {
+		r.guard = auth.defaultGuard()
+		if scopes != nil && r.guard.auth != nil {
+			r.guard.scopes = scopes
+		}
+	}
+	// The Api's ApiKeyRequired applies to every route but those that say Authorizer: NONE,
+	// as SAM writes it.
+	keyRequired := auth.apiKey && name != "NONE"
+	if v := t.text(child(evAuth, "ApiKeyRequired")); v != "" {
+		keyRequired = v == "true"
+	}
+	if keyRequired {
+		r.guard = t.withAPIKey(r.guard, r)
+	}
+	return r
 }
 
 // preflightRoutes adds the OPTIONS method SAM gives each path of an API with Cors.

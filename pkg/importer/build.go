@@ -18,6 +18,13 @@ func build(apis []*apiDef, opts Options, rep *reporter) *Result {
 	for _, api := range apis {
 		out.Apis = append(out.Apis, b.api(api))
 	}
+	for _, api := range apis {
+		for _, def := range api.authorizers {
+			if _, used := b.byDef[def]; !used && def.runnable(opts) {
+				rep.add(def.file, def.line, "authorizer "+def.name, "guards no route of API %s; not written", api.name)
+			}
+		}
+	}
 	out.Authorizers = b.authorizers
 	return out
 }

@@ -148,6 +148,7 @@ func (t *tmpl) body(api *apiDef, n *yaml.Node, o oasOptions) error {
 	}
 	api.routes = append(api.routes, def.routes...)
 	api.gatewayResponses = append(api.gatewayResponses, def.gatewayResponses...)
+	api.authorizers = append(api.authorizers, def.authorizers...)
 	if def.basePath != "" && api.basePath == "" {
 		api.basePath = def.basePath
 	}
@@ -237,6 +238,9 @@ func (t *tmpl) restAuthorizer(id string, props *yaml.Node, line int) error {
 	default:
 		def.kind = authUnknown
 	}
+	if api := t.apiOf(child(props, "RestApiId")); api != nil {
+		api.authorizers = append(api.authorizers, def)
+	}
 	if def.kind == authLambdaToken || def.kind == authLambdaRequest {
 		def.functionARN = lambdaFromURI(t.text(child(props, "AuthorizerUri")))
 		if child(props, "AuthorizerCredentials") != nil {
@@ -273,6 +277,9 @@ func (t *tmpl) httpAuthorizer(id string, props *yaml.Node, line int) error {
 		}
 	default:
 		def.kind = authUnknown
+	}
+	if api := t.apiOf(child(props, "ApiId")); api != nil {
+		api.authorizers = append(api.authorizers, def)
 	}
 	t.auths[id] = def
 	return nil

@@ -85,6 +85,8 @@ type apiDef struct {
 	stageVariables                  map[string]string
 	routes                          []*routeDef
 	gatewayResponses                []gatewayResponse
+	// authorizers are all the authorizers the API defines, used or not.
+	authorizers []*authDef
 }
 
 // Authorizer is one Authorizer document written.

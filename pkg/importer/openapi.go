@@ -3,6 +3,7 @@ package importer
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -65,6 +66,11 @@ func (im *importer) openAPI(file string, root *yaml.Node, kind inputKind, o oasO
 	x.protocolName = api.protocol
 	x.servers(api)
 	x.routes(api)
+	for _, name := range slices.Sorted(maps.Keys(x.securitySchemes())) {
+		if def := x.scheme(name); def != nil {
+			api.authorizers = append(api.authorizers, def)
+		}
+	}
 	api.gatewayResponses = gatewayResponsesFromOpenAPI(file, child(root, extGatewayResponses), im.report)
 	return api, nil
 }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -100,6 +101,9 @@ func (t *tmpl) samAPIOf(id string, props *yaml.Node, line int, protocol string) 
 	}
 	auth := t.samAuthOf(id, child(props, "Auth"), protocol)
 	t.samAuth[id] = auth
+	for _, name := range slices.Sorted(maps.Keys(auth.authorizers)) {
+		api.authorizers = append(api.authorizers, auth.authorizers[name])
+	}
 	switch {
 	case protocol == v1alpha1.ProtocolREST && child(props, "Cors") != nil:
 		auth.cors = true

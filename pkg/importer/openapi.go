@@ -58,7 +58,8 @@ func (im *importer) openAPI(file string, root *yaml.Node, kind inputKind, o oasO
 	if err != nil {
 		return nil, err
 	}
-	x := &oasReader{im: im, file: file, root: root, doc: doc, kind: kind, schemes: map[string]*authDef{}, fallback: o.fallback}
+	x := &oasReader{im: im, file: file, root: root, doc: doc, kind: kind, schemes: map[string]*authDef{},
+		byValue: map[*openapi3.SecurityScheme]*authDef{}, fallback: o.fallback}
 	api := &apiDef{file: file, line: root.Line, protocol: o.protocol}
 	if api.protocol == "" {
 		api.protocol = x.protocol()
@@ -112,6 +113,7 @@ type oasReader struct {
 	kind         inputKind
 	protocolName string
 	schemes      map[string]*authDef
+	byValue      map[*openapi3.SecurityScheme]*authDef
 	fallback     *guard
 }
 
@@ -320,11 +322,16 @@ func (x *oasReader) scheme(name string) *authDef {
 		x.schemes[name] = nil
 		return nil
 	}
+	if def, ok := x.byValue[ref.Value]; ok {
+		x.schemes[name] = def // a $ref to a scheme already read
+		return def
+	}
 	line := lineOf(x.root, "components", "securitySchemes", name)
 	if x.kind == kindSwagger2 {
 		line = lineOf(x.root, "securityDefinitions", name)
 	}
 	def := schemeDef(name, x.file, line, ref.Value, x.im.report)
+	x.byValue[ref.Value] = def
 	if def.kind == authLambdaRequest && def.ttl == nil && x.protocolName == v1alpha1.ProtocolHTTP {
 		def.ttl = httpAPIDefaultTTL()
 	}

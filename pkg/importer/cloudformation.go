@@ -65,6 +65,7 @@ func (im *importer) template(file string, root *yaml.Node) ([]*apiDef, error) {
 			"AWS::ApiGatewayV2::Route":         t.route,
 			"AWS::ApiGateway::GatewayResponse": t.gatewayResponse,
 			"AWS::Serverless::Function":        t.samFunction,
+			"AWS::Serverless::StateMachine":    t.samFunction, // its Api events are a function's
 		},
 	}
 	for _, pass := range passes {

@@ -30,6 +30,7 @@ type samAuth struct {
 	// the default authorizer unless AddDefaultAuthorizerToCorsPreflight is false.
 	cors          bool
 	preflightAuth bool
+	preflightKey  bool // AddApiKeyRequiredToCorsPreflight
 }
 
 // defaultGuard guards routes that name no authorizer: the DefaultAuthorizer, else NONE.
@@ -42,13 +43,13 @@ func (a *samAuth) defaultGuard() guard {
 
 // guardFor guards a route with the named authorizer (NONE, AWS_IAM or one of Authorizers).
 func (a *samAuth) guardFor(name string, scopes []string) guard {
-	switch name {
-	case "NONE":
+	def := a.authorizers[name] // an authorizer of the API may be named AWS_IAM, and wins
+	switch {
+	case def == nil && name == "NONE":
 		return guard{none: true}
-	case "AWS_IAM":
+	case def == nil && name == "AWS_IAM":
 		return guard{why: "AWS_IAM (SigV4) authorization is not supported by Portcullis"}
 	}
-	def := a.authorizers[name]
 	if def == nil {
 		return guard{why: fmt.Sprintf("authorizer %q is not defined in the API's Auth", name)}
 	}
@@ -58,17 +59,25 @@ func (a *samAuth) guardFor(name string, scopes []string) guard {
 	return guard{auth: def, scopes: scopes}
 }
 
-// properties merges an API's properties over the template's Globals for its kind (SAM's
-// Globals: a property the resource sets wins).
+// properties merges a resource's properties over the template's Globals for its kind, as SAM
+// does: mappings are merged key by key, and what the resource sets wins.
 func (t *tmpl) properties(kind string, props *yaml.Node) *yaml.Node {
-	g := child(t.globals, kind)
-	if g == nil {
+	return mergeGlobals(child(t.globals, kind), props)
+}
+
+func mergeGlobals(g, props *yaml.Node) *yaml.Node {
+	if g == nil || g.Kind != yaml.MappingNode {
+		return props
+	}
+	if props != nil && props.Kind != yaml.MappingNode {
 		return props
 	}
 	out := &yaml.Node{Kind: yaml.MappingNode}
-	if props != nil && props.Kind == yaml.MappingNode {
+	if props != nil {
 		out.Line = props.Line
-		out.Content = append(out.Content, props.Content...)
+		for _, k := range sortedKeys(props) {
+			out.Content = append(out.Content, keyNode(props, k), mergeGlobals(child(g, k), child(props, k)))
+		}
 	}
 	for _, k := range sortedKeys(g) {
 		if child(props, k) == nil {
@@ -100,6 +109,7 @@ func (t *tmpl) samAPIOf(id string, props *yaml.Node, line int, protocol string) 
 		api.stageVariables = stringMapOf(v)
 	}
 	auth := t.samAuthOf(id, child(props, "Auth"), protocol)
+	auth.preflightKey = t.text(child(child(props, "Auth"), "AddApiKeyRequiredToCorsPreflight")) != "false"
 	t.samAuth[id] = auth
 	for _, name := range slices.Sorted(maps.Keys(auth.authorizers)) {
 		api.authorizers = append(api.authorizers, auth.authorizers[name])
@@ -113,8 +123,8 @@ func (t *tmpl) samAPIOf(id string, props *yaml.Node, line int, protocol string) 
 	}
 	fallback := auth.defaultGuard()
 	o := oasOptions{protocol: protocol, fallback: &fallback}
-	if child(props, "DefinitionBody") != nil || child(props, "DefinitionUri") != nil {
-		t.defined[id] = true
+	if (child(props, "DefinitionBody") != nil || child(props, "DefinitionUri") != nil) && t.text(child(props, "MergeDefinitions")) != "true" {
+		t.defined[id] = true // without MergeDefinitions, SAM leaves the definition as written
 	}
 	if b := child(props, "DefinitionBody"); b != nil {
 		if err := t.body(api, b, o); err != nil {
@@ -123,6 +133,14 @@ func (t *tmpl) samAPIOf(id string, props *yaml.Node, line int, protocol string) 
 	} else if u := child(props, "DefinitionUri"); u != nil {
 		if err := t.definitionURI(api, u, o); err != nil {
 			return err
+		}
+	}
+	if auth.apiKey {
+		// SAM adds the API key requirement to every method of the definition.
+		for _, r := range api.routes {
+			if r.method != "OPTIONS" || auth.preflightKey {
+				r.guard = t.withAPIKey(r.guard, r)
+			}
 		}
 	}
 	if protocol == v1alpha1.ProtocolREST {
@@ -392,7 +410,11 @@ func (t *tmpl) preflightRoutes(id string, api *apiDef) {
 		if auth.preflightAuth {
 			g = auth.defaultGuard()
 		}
-		api.routes = append(api.routes, &routeDef{path: p, method: "OPTIONS", file: api.file, line: api.line, guard: g})
+		r := &routeDef{path: p, method: "OPTIONS", file: api.file, line: api.line, guard: g}
+		if auth.apiKey && auth.preflightKey {
+			r.guard = t.withAPIKey(r.guard, r)
+		}
+		api.routes = append(api.routes, r)
 	}
 }
 

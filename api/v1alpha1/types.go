@@ -52,7 +52,8 @@ type AuthorizerSpec struct {
 	// +kubebuilder:validation:Enum=TOKEN;REQUEST;JWT
 	Type string `json:"type"`
 	// IdentitySource names where the identity comes from: one header for TOKEN, one or more
-	// sources (comma-separated or a list) for REQUEST; JWT defaults to $request.header.Authorization.
+	// sources (comma-separated or a list) for REQUEST, or none when resultTtlInSeconds is 0; one
+	// header or query string for JWT, default $request.header.Authorization.
 	// A string or a list of strings, so the schema leaves its type open.
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:pruning:PreserveUnknownFields

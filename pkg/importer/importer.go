@@ -178,6 +178,7 @@ func (im *importer) finish() (*Result, error) {
 		return nil, err
 	}
 	out.YAML = data
+	out.Unresolved = bytes.Count(data, []byte(unresolvedMark))
 	out.Report = im.report.sorted()
 	return out, nil
 }

@@ -259,8 +259,12 @@ func TestSetResolvesEverything(t *testing.T) {
 	if errs := validate(t, res.YAML); len(errs) > 0 {
 		t.Fatalf("with --set the output should validate:\n%s\n%s", strings.Join(errs, "\n"), res.YAML)
 	}
-	if bytes.Contains(res.YAML, []byte(unresolvedMark)) {
+	if res.Unresolved != 0 || bytes.Contains(res.YAML, []byte(unresolvedMark)) {
 		t.Fatalf("unresolved values left:\n%s", res.YAML)
+	}
+	without, err := Import([]string{file}, baseOpts)
+	if err != nil || without.Unresolved != 3 {
+		t.Fatalf("without --set: %d unresolved values (%v), want 3 (two function ARNs, the API ID)", without.Unresolved, err)
 	}
 	opts.Stage = "beta"
 	res, err = Import([]string{file}, opts)

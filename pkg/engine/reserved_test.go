@@ -55,8 +55,10 @@ spec:
   apiId: first1
   stage: prod
   defaultAuthorizer: tokens
+  cors: {allowPreflight: true}
   routes:
     - {path: /pets, methods: [GET]}
+    - {path: /pets, methods: [OPTIONS], authorizer: DENY}
     - {path: /cognito, methods: [GET], authorizer: DENY}
     - {path: /open, methods: [GET], authorizer: NONE}
     - {path: /anon, methods: [GET], authorizer: anonymous}
@@ -133,6 +135,8 @@ func TestReservedNamesAndDefaultRoute(t *testing.T) {
 		{"$default catches another method of a known path", withExt(reqSpec{"DELETE", "/pets", "tok2", nil}, first), Allow, "tokens", "$default",
 			"arn:aws:execute-api:us-east-1:123456789012:first1/prod/DELETE/pets", 1},
 		{"$default needs its authorizer's identity", withExt(reqSpec{"GET", "/x/y", "", nil}, first), Unauthorized, "tokens", "$default", "", 0},
+		{"preflight passes $default with allowPreflight", withExt(reqSpec{"OPTIONS", "/x", "", nil}, first), Allow, "", "", "", 0},
+		{"an explicit OPTIONS route still decides", withExt(reqSpec{"OPTIONS", "/pets", "", nil}, first), ImplicitDeny, "DENY", "OPTIONS /pets", "", 0},
 		{"REQUEST without identity sources calls its backend", withExt(reqSpec{"GET", "/anon", "", nil}, first), Allow, "anonymous", "GET /anon", "", 1},
 		{"several host-less Apis: an unknown host finds none", reqSpec{"GET", "/pets", "tok", nil}, MissingToken, "", "", "", 0},
 	}

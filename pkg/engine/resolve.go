@@ -45,11 +45,12 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 	}
 	t.api, t.path = api, path
 	m, ok := api.Routes.MatchInto(req.Method, path, t.params[:0])
+	if req.Method == "OPTIONS" && api.AllowPreflight && (!ok || m.Resource == routes.Default) {
+		// A preflight no explicit OPTIONS route claims passes; $default is not such a route.
+		d.Outcome = Allow
+		return true
+	}
 	if !ok {
-		if req.Method == "OPTIONS" && api.AllowPreflight {
-			d.Outcome = Allow
-			return true
-		}
 		d.Outcome = MissingToken
 		return false
 	}

@@ -16,17 +16,19 @@ import (
 // Snapshot is one complete, validated, compiled configuration. It is immutable: a reload builds a
 // new one and swaps it in, so the Check path reads it without locks.
 type Snapshot struct {
-	Generation uint64
-	Sources    []string
-	Demo       bool // the embedded demo config is serving
-	apis       map[string]*Api
-	exactHosts map[string]*Api
-	wildcards  []wildcardHost // longest suffix first
-	hostless   *Api           // the one Api without hosts; nil when there are none or several
-	// hostlessCount counts the Apis without hosts: when several, each is reached only by name
-	// (context_extensions["api"]), so none is the fallback for unknown hosts.
+	Generation  uint64
+	Sources     []string
+	Demo        bool // the embedded demo config is serving
+	apis        map[string]*Api
+	exactHosts  map[string]*Api
+	wildcards   []wildcardHost // longest suffix first
+	hostless    *Api
+	authorizers map[string]*Authorizer
+
+	// hostlessCount counts the Apis without hosts. One is the fallback for unknown hosts
+	// (hostless); several are each reached only by name (context_extensions["api"]), and none
+	// of them is a fallback: hostless is nil then.
 	hostlessCount int
-	authorizers   map[string]*Authorizer
 }
 
 type wildcardHost struct {
@@ -53,11 +55,13 @@ type Api struct {
 type Route struct {
 	Template   string
 	Methods    []string
-	Authorizer *Authorizer // nil: NONE, no identity needed (or DENY)
-	// Deny: the route's authorizer is DENY, every request gets the implicit deny.
-	Deny   bool
-	Scopes []string // authorizationScopes
-	keys   map[string]string
+	Authorizer *Authorizer // nil: NONE, no identity needed
+	Scopes     []string    // authorizationScopes
+	keys       map[string]string
+
+	// Deny: the route's authorizer is DENY; every request gets the implicit deny, and
+	// Authorizer is nil.
+	Deny bool
 }
 
 // Key is the route key of a request with method on this route, as API Gateway writes it:

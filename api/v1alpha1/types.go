@@ -24,6 +24,15 @@ const (
 // AuthorizerNone is the authorizer name that lets a route through without identity.
 const AuthorizerNone = "NONE"
 
+// AuthorizerDeny is the authorizer name that answers every request with the implicit deny
+// (403) without reading an identity or calling anything. `portcullis import` writes it for routes
+// guarded by something Portcullis cannot run, so that no route is ever opened by accident.
+const AuthorizerDeny = "DENY"
+
+// RouteDefault is the route path that matches any method and path no other route matches, as the
+// $default route of an API Gateway HTTP API does.
+const RouteDefault = "$default"
+
 // Authorizer turns an identity into a decision: identity sources, validation, TTL, one backend.
 //
 // +kubebuilder:object:root=true
@@ -43,7 +52,8 @@ type AuthorizerSpec struct {
 	// +kubebuilder:validation:Enum=TOKEN;REQUEST;JWT
 	Type string `json:"type"`
 	// IdentitySource names where the identity comes from: one header for TOKEN, one or more
-	// sources (comma-separated or a list) for REQUEST; JWT defaults to $request.header.Authorization.
+	// sources (comma-separated or a list) for REQUEST, or none when resultTtlInSeconds is 0; one
+	// header or query string for JWT, default $request.header.Authorization.
 	// A string or a list of strings, so the schema leaves its type open.
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:pruning:PreserveUnknownFields
@@ -247,11 +257,13 @@ type GatewayResponse struct {
 
 // Route is a path template and the methods it serves.
 type Route struct {
-	// Path with literal, {param} and a final {proxy+} segment.
+	// Path with literal, {param} and a final {proxy+} segment, or $default: any method and path
+	// no other route matches.
 	Path string `json:"path"`
-	// Methods, or ANY.
+	// Methods, or ANY. A $default route serves every method: [ANY].
 	Methods []string `json:"methods"`
-	// Authorizer overrides the Api default; NONE lets the route through without identity.
+	// Authorizer overrides the Api default; NONE lets the route through without identity, DENY
+	// refuses every request (403) without calling anything.
 	Authorizer string `json:"authorizer,omitempty"`
 	// AuthorizationScopes: the token must hold one (JWT authorizers).
 	AuthorizationScopes []string `json:"authorizationScopes,omitempty"`

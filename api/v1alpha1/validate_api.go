@@ -117,10 +117,15 @@ func basePathProblem(base string) string {
 }
 
 func (s *ApiSpec) validateRoute(errs *fieldErrors, p *field.Path, r *Route) {
-	if !strings.HasPrefix(r.Path, "/") {
-		errs.add(p.Child("path"), "%q: must start with \"/\"", r.Path)
+	switch {
+	case r.Path == RouteDefault:
+		if len(r.Methods) > 0 && !slices.Equal(r.Methods, []string{MethodAny}) {
+			errs.add(p.Child("methods"), "a $default route serves every method: leave methods out or write [ANY]")
+		}
+	case !strings.HasPrefix(r.Path, "/"):
+		errs.add(p.Child("path"), "%q: must start with \"/\" (or be $default)", r.Path)
 	}
-	if len(r.Methods) == 0 {
+	if len(r.Methods) == 0 && r.Path != RouteDefault {
 		errs.add(p.Child("methods"), "required: methods such as [GET] or [ANY]")
 	}
 	for i, m := range r.Methods {
@@ -138,6 +143,9 @@ func (s *ApiSpec) validateRoute(errs *fieldErrors, p *field.Path, r *Route) {
 	}
 	if len(r.AuthorizationScopes) > 0 && s.RouteAuthorizer(r) == AuthorizerNone {
 		errs.add(p.Child("authorizationScopes"), "a route without authorizer (NONE) has no scopes to check")
+	}
+	if len(r.AuthorizationScopes) > 0 && s.RouteAuthorizer(r) == AuthorizerDeny {
+		errs.add(p.Child("authorizationScopes"), "a DENY route refuses every request and has no scopes to check")
 	}
 }
 

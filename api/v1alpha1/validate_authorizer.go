@@ -42,18 +42,23 @@ func (s *AuthorizerSpec) validateIdentitySources(errs *fieldErrors, p *field.Pat
 		return
 	}
 	headerOnly := !slices.ContainsFunc(sources, func(src identity.Source) bool { return src.Kind != identity.KindHeader })
+	headerOrQuery := !slices.ContainsFunc(sources, func(src identity.Source) bool {
+		return src.Kind != identity.KindHeader && src.Kind != identity.KindQueryString
+	})
 	switch s.Type {
 	case TypeToken:
 		if len(sources) != 1 || !headerOnly {
 			errs.add(p, "TOKEN authorizers take exactly one header source, e.g. method.request.header.Authorization")
 		}
 	case TypeRequest:
-		if len(sources) == 0 {
-			errs.add(p, "required: REQUEST authorizers take one or more sources")
+		// API Gateway lets a REQUEST authorizer name no source only when it caches nothing:
+		// with no identity there is no cache key to tell callers apart.
+		if len(sources) == 0 && (s.ResultTTLInSeconds == nil || *s.ResultTTLInSeconds != 0) {
+			errs.add(p, "required: REQUEST authorizers take one or more sources (none only with resultTtlInSeconds: 0)")
 		}
 	case TypeJWT:
-		if len(sources) > 1 || !headerOnly {
-			errs.add(p, "JWT authorizers take at most one header source (default %s)", DefaultJWTIdentitySource)
+		if len(sources) > 1 || !headerOrQuery {
+			errs.add(p, "JWT authorizers take at most one header or query string source (default %s)", DefaultJWTIdentitySource)
 		}
 	}
 }

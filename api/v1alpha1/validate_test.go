@@ -86,10 +86,20 @@ func TestValidateAuthorizer(t *testing.T) {
 			a.Spec.IdentitySource = StringOrList{"method.request.querystring.token"}
 		}, []want{{"spec.identitySource", "exactly one header"}}},
 		{"request needs a source", requestAuthorizer, func(a *Authorizer) { a.Spec.IdentitySource = nil },
-			[]want{{"spec.identitySource", "one or more"}}},
-		{"jwt source must be a header", jwtAuthorizer, func(a *Authorizer) {
+			[]want{{"spec.identitySource", "one or more sources (none only with resultTtlInSeconds: 0)"}}},
+		{"request without a source when nothing is cached", requestAuthorizer, func(a *Authorizer) {
+			a.Spec.IdentitySource = nil
+			a.Spec.ResultTTLInSeconds = new(int32(0))
+		}, nil},
+		{"jwt may read the query string", jwtAuthorizer, func(a *Authorizer) {
 			a.Spec.IdentitySource = StringOrList{"$request.querystring.token"}
-		}, []want{{"spec.identitySource", "at most one header"}}},
+		}, nil},
+		{"jwt source must be a header or query string", jwtAuthorizer, func(a *Authorizer) {
+			a.Spec.IdentitySource = StringOrList{"$stageVariables.token"}
+		}, []want{{"spec.identitySource", "at most one header or query string"}}},
+		{"jwt takes one source", jwtAuthorizer, func(a *Authorizer) {
+			a.Spec.IdentitySource = StringOrList{"$request.querystring.token", "$request.header.Authorization"}
+		}, []want{{"spec.identitySource", "at most one header or query string"}}},
 		{"regex must compile", tokenAuthorizer, func(a *Authorizer) { a.Spec.IdentityValidationExpression = "(" },
 			[]want{{"spec.identityValidationExpression", "missing closing )"}}},
 		{"regex only for TOKEN", requestAuthorizer, func(a *Authorizer) { a.Spec.IdentityValidationExpression = ".*" },

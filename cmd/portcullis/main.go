@@ -1,5 +1,5 @@
 // Command portcullis is an Envoy external authorization server with Amazon API Gateway's Lambda
-// authorizer model. Subcommands: serve, validate, simulate, test-invoke, token, cache, version.
+// authorizer model. Subcommands: serve, validate, import, simulate, test-invoke, token, cache, version.
 package main
 
 import (
@@ -30,6 +30,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the gRPC ext_authz server and the admin HTTP server", runServe},
 		{"validate", "check configuration files and print every error", runValidate},
+		{"import", "convert API Gateway definitions (OpenAPI, SAM, CloudFormation) into config", runImport},
 		{"simulate", "evaluate an IAM policy against a methodArn", runSimulate},
 		{"test-invoke", "run the whole pipeline once for one request and print each step", runTestInvoke},
 		{"token", "mint a token for the embedded demo config", runToken},

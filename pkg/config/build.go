@@ -193,7 +193,15 @@ func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
 		for _, m := range append([]string{"ANY"}, r.Methods...) {
 			route.keys[m] = m + " " + r.Path
 		}
-		if name != v1alpha1.AuthorizerNone {
+		if r.Path == v1alpha1.RouteDefault {
+			// API Gateway's routeKey of the $default route is "$default", whatever the method.
+			route.keys = map[string]string{"ANY": v1alpha1.RouteDefault}
+		}
+		switch name {
+		case v1alpha1.AuthorizerNone:
+		case v1alpha1.AuthorizerDeny:
+			route.Deny = true
+		default:
 			route.Authorizer = snap.authorizers[name]
 			if route.Authorizer == nil {
 				// The loader checked the name exists; the authorizer itself failed to compile
@@ -215,7 +223,11 @@ func responsesApi(spec *v1alpha1.ApiSpec) gatewayresponse.Api {
 func (s *Snapshot) addApi(a *v1alpha1.Api, ca *Api) {
 	s.apis[ca.Name] = ca
 	if len(a.Spec.Hosts) == 0 {
+		s.hostlessCount++
 		s.hostless = ca
+		if s.hostlessCount > 1 {
+			s.hostless = nil
+		}
 	}
 	for _, h := range a.Spec.Hosts {
 		if suffix, ok := strings.CutPrefix(h, "*"); ok {

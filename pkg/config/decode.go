@@ -184,7 +184,24 @@ func (d *decoder) stringOrList(n *yaml.Node, p *field.Path, depth int) any {
 		d.fail(n, p, "want a string or a list of strings, got %s", describe(n))
 		return nil
 	}
+	d.checkResolved(n, p)
 	return n.Value
+}
+
+// unresolvedMark is how `portcullis import` writes a value it could not resolve.
+const unresolvedMark = "<unresolved: "
+
+// checkResolved reports a value that `portcullis import` left unresolved, naming the flag that
+// resolves it.
+func (d *decoder) checkResolved(n *yaml.Node, p *field.Path) {
+	if i := strings.Index(n.Value, unresolvedMark); i >= 0 {
+		expr, _, _ := strings.Cut(n.Value[i+len(unresolvedMark):], ">")
+		fix := "--set " + expr + "=VALUE"
+		if strings.HasPrefix(expr, "--") {
+			fix = expr + " VALUE" // a value the source does not hold at all, such as the stage
+		}
+		d.report(n, p, "unresolved value %q left by portcullis import: import again with %s, or write the value here", expr, fix)
+	}
 }
 
 func (d *decoder) duration(n *yaml.Node, p *field.Path) any {
@@ -207,6 +224,7 @@ func (d *decoder) scalar(n *yaml.Node, t reflect.Type, p *field.Path) any {
 	switch t.Kind() {
 	case reflect.String:
 		if tag == "!!str" {
+			d.checkResolved(n, p)
 			return n.Value
 		}
 		if tag != "" {

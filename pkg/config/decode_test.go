@@ -82,6 +82,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"merge of a scalar", apiHeader + "  routes:\n    - &r /a\n    - {<<: *r, path: /b}\n",
 			[]string{"c.yaml:10: Api/p: spec.routes[0]: want a mapping, got a string",
 				"c.yaml:10: Api/p: spec.routes[1]: a merge key (<<) takes a mapping or a list of mappings, got a string"}},
+		{"value left unresolved by import", header + "  type: REQUEST\n  identitySource: method.request.header.A\n  lambda: {functionName: \"<unresolved: MyAuthFn.Arn>\"}\n",
+			[]string{`c.yaml:7: Authorizer/a: spec.lambda.functionName: unresolved value "MyAuthFn.Arn" left by portcullis import: import again with --set MyAuthFn.Arn=VALUE, or write the value here`}},
+		{"unresolved inside a value", header + "  type: JWT\n  jwt: {issuer: \"https://cognito-idp.<unresolved: AWS::Region>.amazonaws.com/p\"}\n",
+			[]string{`c.yaml:6: Authorizer/a: spec.jwt.issuer: unresolved value "AWS::Region" left by portcullis import: import again with --set AWS::Region=VALUE, or write the value here`,
+				"c.yaml:6: Authorizer/a: spec.jwt: no keys: set jwksUri or keys, or use an http(s) issuer that publishes OIDC discovery"}},
 		{"alias that contains itself", apiHeader + "  routes: &r [*r]\n",
 			[]string{"c.yaml:9: Api/p: spec.routes[0]: want a mapping, got a list"}},
 	}

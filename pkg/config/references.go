@@ -30,7 +30,7 @@ func (l *loader) checkReferences(set *Set) {
 }
 
 func (l *loader) checkAuthorizerRef(set *Set, d *document, field, name, protocol string) {
-	if name == v1alpha1.AuthorizerNone {
+	if name == v1alpha1.AuthorizerNone || name == v1alpha1.AuthorizerDeny {
 		return
 	}
 	a := set.Authorizer(name)
@@ -57,22 +57,16 @@ func (l *loader) checkScopes(set *Set, d *document, i int, route *v1alpha1.Route
 		"only JWT authorizers check scopes; Authorizer %q is %s", name, a.Spec.Type)
 }
 
-// checkHosts makes sure every request finds at most one Api: no host claimed twice, at most one
-// Api without hosts (the fallback).
+// checkHosts makes sure every request finds at most one Api by its host: no host claimed twice.
+// Apis without hosts are not checked here: one alone is the fallback for unknown hosts; several
+// are told apart by name only (Envoy's per-route context_extensions["api"]), and none of them
+// is a fallback (see Snapshot.ApiForHost).
 func (l *loader) checkHosts() {
 	owners := map[string]*document{}
-	var hostless *document
 	for _, d := range l.docs {
 		api, ok := d.obj.(*v1alpha1.Api)
 		if !ok || d.broken {
 			continue
-		}
-		if len(api.Spec.Hosts) == 0 {
-			if hostless != nil {
-				l.report(d, "spec.hosts", "only one Api may have no hosts; Api/%s (%s) has none either", hostless.name, hostless.where())
-			} else {
-				hostless = d
-			}
 		}
 		for i, host := range api.Spec.Hosts {
 			owner := owners[host]

@@ -78,8 +78,8 @@ func TestNamesAndHosts(t *testing.T) {
 			[]string{`c.yaml:23: Api/q: spec.hosts[1]: host "b.example.com" is also claimed by Api/p (c.yaml:1)`}},
 		{"exact and wildcard hosts may overlap", doc("Api", "p", api("REST", "[a.example.com]", "", route)) +
 			doc("Api", "q", api("REST", `["*.example.com"]`, "", route)), nil},
-		{"two host-less Apis", doc("Api", "p", api("REST", "", "", route)) + doc("Api", "q", api("REST", "", "", route)),
-			[]string{"c.yaml:16: Api/q: spec.hosts: only one Api may have no hosts; Api/p (c.yaml:1) has none either"}},
+		{"two host-less Apis, told apart by name", doc("Api", "p", api("REST", "", "", route)) + doc("Api", "q", api("REST", "", "", route)), nil},
+		{"DENY needs no Authorizer", doc("Api", "p", api("REST", "", "DENY", "{path: /a, methods: [GET]}", "{path: $default, methods: [ANY], authorizer: DENY}")), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

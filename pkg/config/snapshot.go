@@ -24,6 +24,11 @@ type Snapshot struct {
 	wildcards   []wildcardHost // longest suffix first
 	hostless    *Api
 	authorizers map[string]*Authorizer
+
+	// hostlessCount counts the Apis without hosts. One is the fallback for unknown hosts
+	// (hostless); several are each reached only by name (context_extensions["api"]), and none
+	// of them is a fallback: hostless is nil then.
+	hostlessCount int
 }
 
 type wildcardHost struct {
@@ -59,6 +64,10 @@ type Route struct {
 	// DryRun: denials on this route are let through, marked (the route's or the Api's dryRun).
 	DryRun bool
 	keys   map[string]string
+
+	// Deny: the route's authorizer is DENY; every request gets the implicit deny, and
+	// Authorizer is nil.
+	Deny bool
 }
 
 // Key is the route key of a request with method on this route, as API Gateway writes it:
@@ -95,7 +104,8 @@ func (a *Authorizer) EffectivePayloadVersion(api *Api) string {
 func (s *Snapshot) ApiByName(name string) *Api { return s.apis[name] }
 
 // ApiForHost returns the Api serving host (lower-case, no port): an exact host beats the longest
-// matching "*." wildcard, which beats the Api with no hosts.
+// matching "*." wildcard, which beats the Api with no hosts when there is exactly one. Several
+// Apis without hosts are reached by name only: none of them is the fallback.
 func (s *Snapshot) ApiForHost(host string) *Api {
 	if a, ok := s.exactHosts[host]; ok {
 		return a

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/arn"
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/request"
@@ -44,11 +45,12 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 	}
 	t.api, t.path = api, path
 	m, ok := api.Routes.MatchInto(req.Method, path, t.params[:0])
+	if req.Method == "OPTIONS" && api.AllowPreflight && (!ok || m.Resource == routes.Default) {
+		// A preflight no explicit OPTIONS route claims passes; $default is not such a route.
+		d.Outcome = Allow
+		return true
+	}
 	if !ok {
-		if req.Method == "OPTIONS" && api.AllowPreflight {
-			d.Outcome = Allow
-			return true
-		}
 		d.Outcome = MissingToken
 		return false
 	}
@@ -65,10 +67,18 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 		return false
 	}
 
+	if t.route.Deny {
+		// Checked before context_extensions: nothing a proxy route says may open a DENY route.
+		d.Outcome, d.Authorizer = ImplicitDeny, v1alpha1.AuthorizerDeny
+		return false
+	}
 	t.authorizer = t.route.Authorizer
 	if name := req.ContextExtensions["authorizer"]; name != "" {
 		switch name {
-		case "NONE":
+		case v1alpha1.AuthorizerDeny:
+			d.Outcome, d.Authorizer = ImplicitDeny, v1alpha1.AuthorizerDeny
+			return false
+		case v1alpha1.AuthorizerNone:
 			t.authorizer = nil
 		default:
 			t.authorizer = snap.Authorizer(name)

@@ -6,7 +6,13 @@ import "slices"
 type Table struct {
 	root   node
 	routes []route
+	// fallback is the $default route: any method and path no other route matches.
+	fallback *route
 }
+
+// Default is the path of the route that matches any method and path no other route matches, as
+// an API Gateway HTTP API's $default route does. It is also that route's resource.
+const Default = "$default"
 
 // route is one compiled spec.
 type route struct {
@@ -36,6 +42,12 @@ func Compile(specs []Spec) (*Table, []error) {
 	var errs []error
 	seen := make(map[string]int) // shape and method -> index of the first route holding it
 	for i, spec := range specs {
+		if spec.Path == Default {
+			if err := t.setFallback(i, specs); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		segs, reason := parseTemplate(spec.Path)
 		if reason != "" {
 			errs = append(errs, pathErr(i, "%s", reason))
@@ -56,6 +68,20 @@ func Compile(specs []Spec) (*Table, []error) {
 		return nil, errs
 	}
 	return t, nil
+}
+
+// setFallback makes specs[index] the $default route: its methods, if listed, must be ANY alone,
+// and an Api has at most one.
+func (t *Table) setFallback(index int, specs []Spec) error {
+	if m := specs[index].Methods; len(m) > 0 && (len(m) != 1 || m[0] != methodAny) {
+		return methodsErr(index, "a $default route serves every method: leave methods out or write [ANY]")
+	}
+	if t.fallback != nil {
+		return pathErr(index, "second $default route (the first is routes[%d]): it can never match", t.fallback.index)
+	}
+	t.routes[index] = route{index: index, template: Default}
+	t.fallback = &t.routes[index]
+	return nil
 }
 
 // checkMethods reports every unknown or repeated method of one spec.

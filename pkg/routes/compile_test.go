@@ -41,6 +41,8 @@ func TestCompileRejects(t *testing.T) {
 		{"control character literal", []Spec{get("/a\tb")}, 0, "path", "control character"},
 		{"invalid UTF-8 literal", []Spec{get("/a\xff")}, 0, "path", "invalid UTF-8"},
 		{"no methods", []Spec{with("/pets")}, 0, "methods", "no methods"},
+		{"$default with one method", []Spec{with(Default, "GET")}, 0, "methods", "serves every method"},
+		{"second $default", []Spec{with(Default), get("/pets"), anyRoute(Default)}, 2, "path", "second $default route (the first is routes[0])"},
 		{"lower-case method", []Spec{with("/pets", "get")}, 0, "methods", `unknown method "get"`},
 		{"unknown method", []Spec{with("/pets", "FETCH")}, 0, "methods", `unknown method "FETCH"`},
 		{"duplicate method", []Spec{with("/pets", "GET", "POST", "GET")}, 0, "methods", `duplicate method "GET"`},

@@ -16,7 +16,8 @@ func (t *Table) Match(method, path string) (Match, bool) {
 // the most specific template has no route for the method, less specific templates are tried
 // (with routes GET /pets/mine and ANY /pets/{id}, POST /pets/mine matches the second), as API
 // Gateway HTTP APIs do. An empty segment ("//", a trailing "/") matches nothing, so such paths
-// are unmatched; a greedy parameter takes one or more non-empty segments.
+// are unmatched; a greedy parameter takes one or more non-empty segments. A $default route
+// matches what nothing else does, such paths included, with no parameters.
 func (t *Table) MatchInto(method, path string, params []Param) (Match, bool) {
 	if t == nil || path == "" || path[0] != '/' {
 		return Match{}, false
@@ -29,7 +30,10 @@ func (t *Table) MatchInto(method, path string, params []Param) (Match, bool) {
 		r = t.root.walk(path[1:], code)
 	}
 	if r == nil {
-		return Match{}, false
+		if t.fallback == nil {
+			return Match{}, false
+		}
+		return Match{Index: t.fallback.index, Resource: Default, Params: params[:0]}, true
 	}
 	return Match{Index: r.index, Resource: r.template, Params: r.appendParams(path, params[:0])}, true
 }

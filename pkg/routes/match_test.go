@@ -176,3 +176,28 @@ func TestParamMap(t *testing.T) {
 		})
 	}
 }
+
+func TestMatchDefaultRoute(t *testing.T) {
+	specs := []Spec{
+		get("/pets/{id}"),   // 0
+		with(Default),       // 1
+		anyRoute("/a/{p+}"), // 2
+	}
+	runMatches(t, specs, []matchCase{
+		{"a route beats $default", "GET", "/pets/7", 0, []Param{{"id", "7"}}},
+		{"another method of a route's path falls to $default", "POST", "/pets/7", 1, nil},
+		{"root falls to $default", "GET", "/", 1, nil},
+		{"unknown path falls to $default", "DELETE", "/x/y/z", 1, nil},
+		{"empty segment falls to $default", "GET", "/pets//7", 1, nil},
+		{"greedy still beats $default", "PATCH", "/a/b/c", 2, []Param{{"p", "b/c"}}},
+		{"unknown method falls to $default", "PURGE", "/pets/7", 1, nil},
+	})
+	m, _ := mustCompile(t, specs).Match("GET", "/")
+	if m.Resource != Default {
+		t.Fatalf("resource = %q, want %q", m.Resource, Default)
+	}
+}
+
+func TestMatchWithoutDefaultRoute(t *testing.T) {
+	runMatches(t, []Spec{get("/pets")}, []matchCase{{"no $default, no match", "GET", "/", -1, nil}})
+}

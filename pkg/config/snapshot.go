@@ -140,3 +140,13 @@ func (s *Snapshot) Apis() []*Api {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// HasAuthorizerUID reports whether an authorizer of this snapshot has uid.
+func (s *Snapshot) HasAuthorizerUID(uid string) bool {
+	for _, a := range s.authorizers {
+		if a.UID == uid {
+			return true
+		}
+	}
+	return false
+}

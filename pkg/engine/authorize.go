@@ -68,9 +68,11 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 // callBackend asks the backend and compiles its answer into ans, which is what gets cached.
 func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *target, id *identified, ans *Answer, latency *time.Duration) (int64, time.Duration, error) {
 	a := t.authorizer
+	// Errors do not name the authorizer: the backends' own errors do, and the decision log
+	// carries it as a field.
 	release, err := e.backendSlot(ctx, a.UID)
 	if err != nil {
-		return 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
+		return 0, 0, err
 	}
 	defer release()
 	breq := e.backendRequest(req, t, id)
@@ -83,10 +85,10 @@ func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *targe
 		e.metrics.observeBackend(a.Name, err, *latency)
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
+		return 0, 0, err
 	}
 	if err := e.compileAnswer(resp, ans); err != nil {
-		return 0, 0, fmt.Errorf("authorizer %q: %w", a.Name, err)
+		return 0, 0, fmt.Errorf("answer: %w", err)
 	}
 	keepResponse(ctx, resp)
 	ttl := a.TTL
@@ -223,6 +225,13 @@ func (e *Engine) backendSlot(ctx context.Context, uid string) (func(), error) {
 	v, ok := e.backendSlots.Load(uid)
 	if !ok {
 		v, _ = e.backendSlots.LoadOrStore(uid, make(chan struct{}, e.maxBackend))
+		// A request that began before a Swap dropped its authorizer may get here after Swap
+		// cleared the slots: its entry would then stay until the next Swap. Swap stores the
+		// snapshot before it clears, so either this load sees the new snapshot, or Swap's
+		// clearing comes after the store above and removes the entry itself.
+		if !e.snap.Load().HasAuthorizerUID(uid) {
+			e.backendSlots.CompareAndDelete(uid, v)
+		}
 	}
 	slots := v.(chan struct{})
 	select {

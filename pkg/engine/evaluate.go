@@ -11,7 +11,8 @@ import (
 // simple response or the policy against this request's methodArn.
 func (e *Engine) evaluate(req *request.Request, t *target, ans *Answer, d *Decision) {
 	if len(t.route.Scopes) > 0 && t.authorizer.Type == "JWT" && !holdsAny(ans.Scopes(), t.route.Scopes) {
-		d.Outcome, d.Err = ImplicitDeny, errScopes
+		// No statement decided: the log must not name statement 0.
+		d.Outcome, d.Err, d.Policy = ImplicitDeny, errScopes, policy.Result{Decision: policy.ImplicitDeny, Statement: -1}
 		return
 	}
 	if ans.Policy == nil {

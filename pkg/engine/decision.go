@@ -27,9 +27,20 @@ const (
 	URITooLong                // 414: a methodArn over API Gateway's 1,600 bytes
 	AuthorizerFailure         // 500: the backend failed (timeout, refused, 5xx)
 	AuthorizerConfig          // 500: the backend's answer broke the contract
+
+	numOutcomes // keep last: the tables below have a row for each outcome before it
 )
 
-var outcomeNames = [...]string{
+// Outcomes lists every outcome, Allow first, for tests that must cover them all.
+func Outcomes() []Outcome {
+	out := make([]Outcome, numOutcomes)
+	for i := range out {
+		out[i] = Outcome(i)
+	}
+	return out
+}
+
+var outcomeNames = [numOutcomes]string{
 	Allow:             "allow",
 	Unauthorized:      "unauthorized",
 	ExplicitDeny:      "explicit_deny",
@@ -49,7 +60,7 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
-var outcomeStatus = [...]int{
+var outcomeStatus = [numOutcomes]int{
 	Allow:             200,
 	Unauthorized:      401,
 	ExplicitDeny:      403,

@@ -62,13 +62,11 @@ func (m *Metrics) observeCheck(d *Decision, took time.Duration) {
 
 type checkTarget struct{ api, authorizer string }
 
-const numOutcomes = int(AuthorizerConfig) + 1
-
 // checkCounter returns d's portcullis_check_total counter. The counters of an Api and authorizer
 // are looked up once and kept in a sync.Map, whose reads take no lock: CounterVec's own lookup
 // hashes the three labels and takes its read lock, shared by every Check, on every call.
 func (m *Metrics) checkCounter(d *Decision) prometheus.Counter {
-	if int(d.Outcome) >= numOutcomes {
+	if d.Outcome >= numOutcomes {
 		return m.checks.WithLabelValues(d.Api, d.Authorizer, d.Outcome.String())
 	}
 	k := checkTarget{d.Api, d.Authorizer}

@@ -8,7 +8,7 @@ import (
 )
 
 // reasons maps each denying outcome to the row of the answers table it is answered with.
-var reasons = [...]gatewayresponse.Reason{
+var reasons = [numOutcomes]gatewayresponse.Reason{
 	Allow:             gatewayresponse.AuthorizerFailure, // never denied; answered as a failure should it be
 	Unauthorized:      gatewayresponse.Unauthorized,
 	ExplicitDeny:      gatewayresponse.ExplicitDeny,

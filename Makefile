@@ -63,9 +63,10 @@ lint:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
 
-## generate: CRDs and deepcopy from api/v1alpha1
+## generate: CRDs and deepcopy from api/v1alpha1; the chart installs the same CRDs from its crds/
 generate: $(BIN)/controller-gen
 	$(BIN)/controller-gen object paths=./api/... crd paths=./api/... output:crd:dir=deploy/crds
+	cp deploy/crds/*.yaml deploy/helm/portcullis/crds/
 
 ## image: the container image (needs a Docker engine)
 image:
@@ -90,7 +91,7 @@ system-deps:
 
 ## tools: every pinned tool; test-tools: the ones the tests run
 tools: test-tools $(BIN)/ghz $(BIN)/grpcurl
-test-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen $(BIN)/caddy
+test-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen $(BIN)/caddy $(BIN)/apiextensions-apiserver $(BIN)/etcd-embedded
 
 $(BIN)/grpcurl:
 	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
@@ -108,6 +109,9 @@ $(BIN)/golangci-lint:
 	GOFLAGS= GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 $(BIN)/apiextensions-apiserver:
 	GOFLAGS= GOBIN=$(BIN) $(GO) install k8s.io/apiextensions-apiserver@$(APISERVER_VERSION)
+# etcd for the API server of test/kube: embedded from go.etcd.io/etcd/server/v3 at the go.mod version.
+$(BIN)/etcd-embedded: test/kube/etcd/main.go go.mod
+	$(GO) build -o $@ ./test/kube/etcd
 
 clean:
 	rm -rf $(BIN)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/pkg/admin"
 	"github.com/portcullis-dev/portcullis/pkg/config"
+	"github.com/portcullis-dev/portcullis/pkg/config/kube"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz"
 )
@@ -41,6 +42,7 @@ type serveFlags struct {
 	backendInflight int
 	pprof           bool
 	grpc            grpcFlags
+	kube            kubeFlags
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -60,7 +62,12 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	fs.BoolVar(&f.pprof, "pprof", false, "serve Go's CPU, heap and goroutine profiles under /debug/pprof/ on the admin port")
 	fs.Float64Var(&f.traceRatio, "trace-sample-ratio", 1, "share of traces sampled when Envoy sent no sampling decision")
 	f.grpc.register(fs)
+	f.kube.register(fs)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
+		return 2
+	}
+	if err := f.kube.validate(f.configs); err != nil {
+		fmt.Fprintln(io.err, "portcullis serve:", err)
 		return 2
 	}
 	if err := f.grpc.validate(); err != nil {
@@ -91,7 +98,14 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	loader := newLoader(f.configs, log, reg)
-	snap, err := loader.build(ctx, nil)
+	var kubeSrc *kube.Source
+	var snap *config.Snapshot
+	var err error
+	if f.kube.enabled() {
+		kubeSrc, snap, err = f.kube.newSource(ctx, log, reg, loader.reloads)
+	} else {
+		snap, err = loader.build(ctx, nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -138,7 +152,14 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 
 	hsrv := &http.Server{
 		Handler: admin.Handler(admin.Options{
-			Ready:     func() error { return config.Ready(eng.Snapshot()) },
+			Ready: func() error {
+				if kubeSrc != nil {
+					if err := kubeSrc.Ready(); err != nil {
+						return err
+					}
+				}
+				return config.Ready(eng.Snapshot())
+			},
 			Gatherer:  reg,
 			Profiling: f.pprof,
 		}),
@@ -149,9 +170,16 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- gs.Serve(grpcLis) }()
 	go func() { errc <- hsrv.Serve(httpLis) }()
+	if kubeSrc != nil {
+		go func() {
+			if err := kubeSrc.Run(ctx, eng); err != nil {
+				errc <- err
+			}
+		}()
+	}
 	log.Info("serving", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
 
 	changed := make(chan struct{}, 1)
@@ -169,6 +197,10 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	for {
 		select {
 		case <-hup:
+			if kubeSrc != nil {
+				kubeSrc.Trigger() // secrets read from files or the environment may have changed
+				continue
+			}
 			loader.reload(ctx, eng, "SIGHUP")
 		case <-changed:
 			loader.reload(ctx, eng, "file change")

@@ -28,9 +28,9 @@ func res(kind, ns, name, spec, previous string) Resource {
 }
 
 const (
-	tokenResourceSpec   = `{"type":"TOKEN","identitySource":"method.request.header.Authorization","http":{"url":"http://authz.example/"}}`
-	badTTLSpec  = `{"type":"TOKEN","identitySource":"method.request.header.Authorization","resultTtlInSeconds":-1,"http":{"url":"http://authz.example/"}}`
-	apiTemplate = `{"region":"us-east-1","accountId":"123456789012","apiId":"a1","stage":"prod","hosts":[HOSTS],"defaultAuthorizer":"AUTH","routes":[{"path":"PATH","methods":["GET"]}]}`
+	tokenResourceSpec = `{"type":"TOKEN","identitySource":"method.request.header.Authorization","http":{"url":"http://authz.example/"}}`
+	badTTLSpec        = `{"type":"TOKEN","identitySource":"method.request.header.Authorization","resultTtlInSeconds":-1,"http":{"url":"http://authz.example/"}}`
+	apiTemplate       = `{"region":"us-east-1","accountId":"123456789012","apiId":"a1","stage":"prod","hosts":[HOSTS],"defaultAuthorizer":"AUTH","routes":[{"path":"PATH","methods":["GET"]}]}`
 )
 
 func apiSpec(hosts, authorizer, path string) string {

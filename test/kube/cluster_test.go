@@ -150,6 +150,7 @@ func tail(s string, n int) string {
 // cluster is an etcd and an API server serving the project's CRDs.
 type cluster struct {
 	etcd, apiserver *process
+	apiserverArgs   []string // binary first
 	kubeconfig      string
 	config          *rest.Config
 	dyn             dynamic.Interface
@@ -171,7 +172,7 @@ func startCluster(t *testing.T) *cluster {
 	ca, caKey := writeCA(t, dir)
 	c.kubeconfig = filepath.Join(dir, "kubeconfig")
 	writeKubeconfig(t, c.kubeconfig, apiPort, ca, caKey, dir)
-	c.apiserver = startProcess(t, "apiextensions-apiserver", apiserverBin,
+	c.apiserverArgs = []string{apiserverBin,
 		"--etcd-servers", fmt.Sprintf("http://127.0.0.1:%d", etcdPort),
 		"--secure-port", strconv.Itoa(apiPort), "--bind-address", "127.0.0.1",
 		"--tls-cert-file", filepath.Join(dir, "serving.crt"), "--tls-private-key-file", filepath.Join(dir, "serving.key"),
@@ -179,29 +180,36 @@ func startCluster(t *testing.T) *cluster {
 		"--authentication-skip-lookup",
 		"--authentication-kubeconfig", c.kubeconfig, "--authorization-kubeconfig", c.kubeconfig, "--kubeconfig", c.kubeconfig,
 		"--authorization-always-allow-paths", "/*", "--enable-priority-and-fairness=false",
-		"--disable-admission-plugins", "NamespaceLifecycle,MutatingAdmissionPolicy,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook")
+		"--disable-admission-plugins", "NamespaceLifecycle,MutatingAdmissionPolicy,MutatingAdmissionWebhook,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook"}
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.config = cfg
-	hc, err := rest.HTTPClientFor(cfg)
+	c.startAPIServer(t)
+	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	c.installCRDs(t)
+	return c
+}
+
+// startAPIServer (re)starts the API server on its port and waits until it is healthy.
+func (c *cluster) startAPIServer(t *testing.T) {
+	t.Helper()
+	c.apiserver = startProcess(t, "apiextensions-apiserver", c.apiserverArgs[0], c.apiserverArgs[1:]...)
+	hc, err := rest.HTTPClientFor(c.config)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 60*time.Second, "API server healthy", func() bool {
-		resp, err := hc.Get(cfg.Host + "/healthz")
+		resp, err := hc.Get(c.config.Host + "/healthz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
-		t.Fatal(err)
-	}
-	c.installCRDs(t)
-	return c
 }
 
 // installCRDs creates the chart's CRDs and waits until they are established.

@@ -182,4 +182,13 @@ func TestAPIServerLost(t *testing.T) {
 		t.Fatal("portcullis exited")
 	default:
 	}
+
+	// The API server back: the outage ends in metrics and logs, and changes decide again.
+	c.startAPIServer(t)
+	waitFor(t, 20*time.Second, "the return in metrics", func() bool { return p.metric("portcullis_kubernetes_connected") == "1" })
+	waitFor(t, 5*time.Second, "a log line about the return", func() bool { return p.out.contains("reached the Kubernetes API server again") })
+	c.apply(t, apiDoc("default", "pets", "pets.example", "tokens", "/pets", "/vets"))
+	// The watch resumes after the informers' back-off, which may be a few seconds.
+	p.eventually(t, 30*time.Second, 200, "pets.example", "GET", "/vets", "good")
+	waitAccepted(t, c, "Api", "default", "pets", "True")
 }

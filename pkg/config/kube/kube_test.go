@@ -99,7 +99,9 @@ func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool
 }
 
 // target holds the snapshot in force, as the engine does.
-type target struct{ snap atomic.Pointer[config.Snapshot] }
+type target struct {
+	snap atomic.Pointer[config.Snapshot]
+}
 
 func (t *target) Snapshot() *config.Snapshot { return t.snap.Load() }
 func (t *target) Swap(s *config.Snapshot) *config.Snapshot {

@@ -160,6 +160,14 @@ type cluster struct {
 // the chart's CRDs.
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	c := startBareCluster(t)
+	c.installCRDs(t)
+	return c
+}
+
+// startBareCluster is startCluster without the CRDs.
+func startBareCluster(t *testing.T) *cluster {
+	t.Helper()
 	apiserverBin := testenv.Binary(t, "apiextensions-apiserver", "PORTCULLIS_APISERVER", "make bin/apiextensions-apiserver")
 	etcdBin := testenv.Binary(t, "etcd-embedded", "PORTCULLIS_ETCD", "make bin/etcd-embedded")
 	dir := t.TempDir()
@@ -190,7 +198,6 @@ func startCluster(t *testing.T) *cluster {
 	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
-	c.installCRDs(t)
 	return c
 }
 

@@ -192,3 +192,25 @@ func TestAPIServerLost(t *testing.T) {
 	p.eventually(t, 30*time.Second, 200, "pets.example", "GET", "/vets", "good")
 	waitAccepted(t, c, "Api", "default", "pets", "True")
 }
+
+// TestCRDsMissing: without the CRDs Portcullis says so, stays unready and denies; once they are
+// installed it syncs and serves.
+func TestCRDsMissing(t *testing.T) {
+	c := startBareCluster(t)
+	p := startPortcullis(t, c)
+	waitFor(t, 10*time.Second, "a log line naming the missing CRDs", func() bool {
+		return p.out.contains(`"level":"ERROR"`, "refuses to list Authorizers; are the CRDs installed?")
+	})
+	if p.ready() {
+		t.Fatal("ready without the CRDs")
+	}
+	if got := p.status(t, "pets.example", "GET", "/pets", "good"); got != 403 {
+		t.Fatalf("Check without config: %d, want 403", got)
+	}
+	c.installCRDs(t)
+	// The informers retry with back-off.
+	waitFor(t, 30*time.Second, "ready once the CRDs are installed", p.ready)
+	c.apply(t, authorizerDoc("default", "tokens", authorizerServer(t)))
+	c.apply(t, apiDoc("default", "pets", "pets.example", "tokens", "/pets"))
+	p.eventually(t, within, 200, "pets.example", "GET", "/pets", "good")
+}

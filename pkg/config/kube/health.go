@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,11 +26,13 @@ const (
 // makes an outage visible (a log line when it starts and when it ends, a gauge) while the
 // snapshot in force keeps serving.
 type health struct {
-	s      *Source
-	state  atomic.Int32
-	poke   chan struct{}
-	client *http.Client
-	url    string // the API server's /healthz
+	s        *Source
+	mu       sync.Mutex
+	refusals map[string]string // by kind: the last refusal logged
+	state    atomic.Int32
+	poke     chan struct{}
+	client   *http.Client
+	url      string // the API server's /healthz
 }
 
 func newHealth(s *Source, cfg *rest.Config) (*health, error) {
@@ -41,7 +44,8 @@ func newHealth(s *Source, cfg *rest.Config) (*health, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &health{s: s, poke: make(chan struct{}, 1), client: client, url: base.JoinPath("healthz").String()}, nil
+	return &health{s: s, poke: make(chan struct{}, 1), client: client, url: base.JoinPath("healthz").String(),
+		refusals: map[string]string{}}, nil
 }
 
 // watchError is the informers' watch error handler. A watch that ends (EOF, expired resource
@@ -50,7 +54,12 @@ func newHealth(s *Source, cfg *rest.Config) (*health, error) {
 func (h *health) watchError(kind string) cache.WatchErrorHandlerWithContext {
 	return func(_ context.Context, _ *cache.Reflector, err error) {
 		h.s.metrics.watchErrors.WithLabelValues(kind).Inc()
-		if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) {
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), apierrors.IsResourceExpired(err), apierrors.IsGone(err):
+		case apierrors.IsNotFound(err), apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+			// The API server answers, but not with these resources: say why, once per cause.
+			h.refused(kind, err)
+		default:
 			h.down(err)
 		}
 		select {
@@ -58,6 +67,21 @@ func (h *health) watchError(kind string) cache.WatchErrorHandlerWithContext {
 		default:
 		}
 	}
+}
+
+// refused logs why the API server does not serve a kind, when the reason changes.
+func (h *health) refused(kind string, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refusals[kind] == err.Error() {
+		return
+	}
+	h.refusals[kind] = err.Error()
+	hint := "are the CRDs installed?"
+	if !apierrors.IsNotFound(err) {
+		hint = "does the service account have the RBAC of docs/kubernetes.md?"
+	}
+	h.s.log.Error("the Kubernetes API server refuses to list "+kind+"s; "+hint, "source", h.s.Name(), "error", err.Error())
 }
 
 func (h *health) down(err error) {

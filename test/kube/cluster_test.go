@@ -168,8 +168,8 @@ func startCluster(t *testing.T) *cluster {
 // startBareCluster is startCluster without the CRDs.
 func startBareCluster(t *testing.T) *cluster {
 	t.Helper()
-	apiserverBin := testenv.Binary(t, "apiextensions-apiserver", "PORTCULLIS_APISERVER", "make bin/apiextensions-apiserver")
-	etcdBin := testenv.Binary(t, "etcd-embedded", "PORTCULLIS_ETCD", "make bin/etcd-embedded")
+	apiserverBin := testenv.Binary(t, "apiextensions-apiserver", "PORTCULLIS_APISERVER", "make test-tools")
+	etcdBin := testenv.Binary(t, "etcd-embedded", "PORTCULLIS_ETCD", "make test-tools")
 	dir := t.TempDir()
 	etcdPort, peerPort, apiPort := testenv.FreePort(t), testenv.FreePort(t), testenv.FreePort(t)
 	c := &cluster{}

@@ -68,9 +68,10 @@ lint: $(BIN)/golangci-lint
 	$(BIN)/golangci-lint run ./...
 	$(GO) mod tidy -diff
 
-## generate: CRDs and deepcopy from api/v1alpha1
+## generate: CRDs and deepcopy from api/v1alpha1; the chart installs the same CRDs from its crds/
 generate: $(BIN)/controller-gen
 	$(BIN)/controller-gen object paths=./api/... crd paths=./api/... output:crd:dir=deploy/crds
+	cp deploy/crds/*.yaml deploy/helm/portcullis/crds/
 
 ## image: the container image (needs a Docker engine)
 image:
@@ -95,7 +96,7 @@ system-deps:
 
 ## tools: every pinned tool; test-tools: the ones the tests run
 tools: test-tools $(BIN)/ghz $(BIN)/grpcurl $(BIN)/golangci-lint
-test-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen $(BIN)/caddy
+test-tools: $(BIN)/aws-lambda-rie $(BIN)/helm $(BIN)/controller-gen $(BIN)/caddy $(BIN)/apiextensions-apiserver $(BIN)/etcd-embedded
 
 $(BIN)/grpcurl:
 	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
@@ -113,6 +114,9 @@ $(BIN)/golangci-lint:
 	GOFLAGS= GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 $(BIN)/apiextensions-apiserver:
 	GOFLAGS= GOBIN=$(BIN) $(GO) install k8s.io/apiextensions-apiserver@$(APISERVER_VERSION)
+# etcd for the API server of test/kube: embedded from go.etcd.io/etcd/server/v3 at the go.mod version.
+$(BIN)/etcd-embedded: test/kube/etcd/main.go go.mod
+	$(GO) build -o $@ ./test/kube/etcd
 
 clean:
 	rm -rf $(BIN)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -193,6 +194,36 @@ func TestChartRenders(t *testing.T) {
 			},
 		},
 		{
+			name: "config.source kubernetes: resources from the API in every namespace, through a ClusterRole",
+			sets: []string{"config.source=kubernetes"},
+			want: append(without(defaultObjects(), "ConfigMap/portcullis"), "ClusterRole/portcullis", "ClusterRoleBinding/portcullis"),
+			check: func(t *testing.T, m *manifests) {
+				checkKubernetesSource(t, m, "")
+				checkRules(t, m.clusterRole.Rules)
+				b := m.clusterBinding
+				if b.RoleRef.Kind != "ClusterRole" || b.RoleRef.Name != m.clusterRole.Name {
+					t.Errorf("binding refers to %+v, want ClusterRole %s", b.RoleRef, m.clusterRole.Name)
+				}
+				checkSubject(t, m, b.Subjects)
+			},
+		},
+		{
+			name: "config.watchNamespace: one namespace, through a Role there",
+			sets: []string{"config.source=kubernetes", "config.watchNamespace=team-a"},
+			want: append(without(defaultObjects(), "ConfigMap/portcullis"), "Role/portcullis", "RoleBinding/portcullis"),
+			check: func(t *testing.T, m *manifests) {
+				checkKubernetesSource(t, m, "team-a")
+				checkRules(t, m.role.Rules)
+				if m.role.Namespace != "team-a" || m.roleBinding.Namespace != "team-a" {
+					t.Errorf("Role in %q, RoleBinding in %q, want both in team-a", m.role.Namespace, m.roleBinding.Namespace)
+				}
+				if r := m.roleBinding.RoleRef; r.Kind != "Role" || r.Name != m.role.Name {
+					t.Errorf("binding refers to %+v, want Role %s", r, m.role.Name)
+				}
+				checkSubject(t, m, m.roleBinding.Subjects)
+			},
+		},
+		{
 			name: "extraArgs follow the chart's own flags",
 			sets: []string{"extraArgs[0]=--max-inflight=20000"},
 			want: defaultObjects(),
@@ -215,6 +246,54 @@ func TestChartRenders(t *testing.T) {
 				tc.check(t, m)
 			}
 		})
+	}
+}
+
+// checkKubernetesSource checks the pod of config.source kubernetes: the flags, an API token to
+// read resources with, and no config volume.
+func checkKubernetesSource(t *testing.T, m *manifests, namespace string) {
+	t.Helper()
+	pod := m.deployment.Spec.Template.Spec
+	args := pod.Containers[0].Args
+	if v, _ := flagValue(args, "--config-source"); v != "kubernetes" {
+		t.Errorf("--config-source = %q, want kubernetes", v)
+	}
+	if v, ok := flagValue(args, "--namespace"); v != namespace || (namespace == "" && ok) {
+		t.Errorf("--namespace = %q, want %q", v, namespace)
+	}
+	if _, ok := flagValue(args, "--config"); ok {
+		t.Errorf("args %q still name config files", args)
+	}
+	if pod.AutomountServiceAccountToken == nil || !*pod.AutomountServiceAccountToken {
+		t.Error("the pod has no Kubernetes API token to read resources with")
+	}
+	if len(pod.Volumes) != 0 || len(pod.Containers[0].VolumeMounts) != 0 {
+		t.Errorf("volumes %+v: want none without a ConfigMap", pod.Volumes)
+	}
+}
+
+// checkRules: read the two kinds, write their status, nothing else.
+func checkRules(t *testing.T, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	want := []rbacv1.PolicyRule{
+		{APIGroups: []string{"portcullis.dev"}, Resources: []string{"authorizers", "apis"}, Verbs: []string{"get", "list", "watch"}},
+		{APIGroups: []string{"portcullis.dev"}, Resources: []string{"authorizers/status", "apis/status"}, Verbs: []string{"get", "update", "patch"}},
+	}
+	if len(rules) != len(want) {
+		t.Fatalf("rules %+v, want %+v", rules, want)
+	}
+	for i := range want {
+		if !slices.Equal(rules[i].APIGroups, want[i].APIGroups) || !slices.Equal(rules[i].Resources, want[i].Resources) || !slices.Equal(rules[i].Verbs, want[i].Verbs) {
+			t.Errorf("rule %d = %+v, want %+v", i, rules[i], want[i])
+		}
+	}
+}
+
+func checkSubject(t *testing.T, m *manifests, subjects []rbacv1.Subject) {
+	t.Helper()
+	sa := m.deployment.Spec.Template.Spec.ServiceAccountName
+	if len(subjects) != 1 || subjects[0].Kind != "ServiceAccount" || subjects[0].Name != sa || subjects[0].Namespace != releaseNamespace {
+		t.Errorf("subjects %+v, want the pod's ServiceAccount %s/%s", subjects, releaseNamespace, sa)
 	}
 }
 
@@ -410,6 +489,8 @@ func TestChartRefusesBadValues(t *testing.T) {
 		{name: "shared cache without its secret", sets: []string{"sharedCache.url=redis://cache:6379"}, want: "sharedCache.secret.secretName"},
 		{name: "forward-auth mode the flag does not take", sets: []string{"forwardAuth.mode=envoy"}, want: "/forwardAuth/mode"},
 		{name: "forward-auth path prefix ending in a slash", sets: []string{"forwardAuth.pathPrefix=/authz/"}, want: "/forwardAuth/pathPrefix"},
+		{name: "config source that does not exist", sets: []string{"config.source=etcd"}, want: "/config/source"},
+		{name: "watchNamespace that is not a namespace name", sets: []string{"config.source=kubernetes", "config.watchNamespace=Team_A"}, want: "/config/watchNamespace"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -433,6 +514,7 @@ func TestChartLints(t *testing.T) {
 		{name: "defaults"},
 		{name: "every optional part on", sets: []string{"serviceMonitor.enabled=true", "forwardAuth.enabled=true", "secretEnv[0].name=K", "secretEnv[0].secretName=s", "secretEnv[0].key=k",
 			"sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s", "sharedCache.password.secretName=p", "adminToken.secretName=a"}},
+		{name: "resources from the Kubernetes API", sets: []string{"config.source=kubernetes", "config.watchNamespace=team-a"}},
 		{name: "every optional part off", sets: []string{"autoscaling.enabled=false", "podDisruptionBudget.enabled=false", "serviceAccount.create=false", "service.headless=false"}},
 	}
 	for _, tc := range cases {
@@ -455,8 +537,6 @@ func TestChartFlagsAreServeFlags(t *testing.T) {
 	t.Parallel()
 	bin := portcullisPath(t)
 	// Every optional flag the chart can pass, on.
-	m := render(t, "forwardAuth.enabled=true", "forwardAuth.pathPrefix=/authz",
-		"sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s")
 	// `serve -h` prints the flags and exits 2, as the flag package does.
 	usage, _ := exec.Command(bin, "serve", "-h").CombinedOutput()
 	defined := map[string]bool{}
@@ -466,14 +546,19 @@ func TestChartFlagsAreServeFlags(t *testing.T) {
 	if !defined["config"] {
 		t.Fatalf("no flags found in `portcullis serve -h`:\n%s", usage)
 	}
-	for _, a := range m.deployment.Spec.Template.Spec.Containers[0].Args[1:] {
-		name, isFlag := strings.CutPrefix(a, "--")
-		if !isFlag {
-			continue
-		}
-		name, _, _ = strings.Cut(name, "=")
-		if !defined[name] {
-			t.Errorf("the chart passes --%s, which `portcullis serve` does not define", name)
+	// Every optional flag the chart can pass, on.
+	for _, sets := range [][]string{nil, {"config.source=kubernetes", "config.watchNamespace=team-a"},
+		{"forwardAuth.enabled=true", "forwardAuth.pathPrefix=/authz", "sharedCache.url=redis://cache:6379/0", "sharedCache.secret.secretName=s"}} {
+		m := render(t, sets...)
+		for _, a := range m.deployment.Spec.Template.Spec.Containers[0].Args[1:] {
+			name, isFlag := strings.CutPrefix(a, "--")
+			if !isFlag {
+				continue
+			}
+			name, _, _ = strings.Cut(name, "=")
+			if !defined[name] {
+				t.Errorf("with %q the chart passes --%s, which `portcullis serve` does not define", sets, name)
+			}
 		}
 	}
 }

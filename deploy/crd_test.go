@@ -123,6 +123,60 @@ func structural(t *testing.T, file string, crd *apiextensionsv1.CustomResourceDe
 	return s
 }
 
+// TestChartCRDsAreTheGeneratedOnes: helm install applies the chart's crds/, which must be what
+// make generate wrote into deploy/crds.
+func TestChartCRDsAreTheGeneratedOnes(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	generated := globNames(t, filepath.Join(root, "deploy", "crds"), "*.yaml")
+	chart := globNames(t, filepath.Join(root, "deploy", "helm", "portcullis", "crds"), "*.yaml")
+	if len(generated) == 0 || !slices.Equal(generated, chart) {
+		t.Fatalf("chart crds/ holds %q, deploy/crds %q: run make generate", chart, generated)
+	}
+	for _, name := range generated {
+		want, _ := os.ReadFile(filepath.Join(root, "deploy", "crds", name))
+		got, _ := os.ReadFile(filepath.Join(root, "deploy", "helm", "portcullis", "crds", name))
+		if !bytes.Equal(got, want) {
+			t.Errorf("chart crds/%s differs from deploy/crds/%s: run make generate", name, name)
+		}
+	}
+}
+
+// TestCRDsServeStatus: the status subresource (so spec writes bump metadata.generation and
+// Portcullis writes status without touching spec) and the printer columns kubectl shows.
+func TestCRDsServeStatus(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join(repoRoot(t), "deploy", "crds", "*.yaml"))
+	columns := map[string][]string{
+		v1alpha1.KindAuthorizer: {"Type", "Backend", "TTL", "Accepted", "Age"},
+		v1alpha1.KindApi:        {"API ID", "Stage", "Accepted", "Age"},
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := sigsyaml.UnmarshalStrict(raw, &crd); err != nil {
+			t.Fatal(err)
+		}
+		v := crd.Spec.Versions[0]
+		if v.Subresources == nil || v.Subresources.Status == nil {
+			t.Errorf("%s: no status subresource", f)
+		}
+		var names []string
+		for _, c := range v.AdditionalPrinterColumns {
+			names = append(names, c.Name)
+		}
+		if want := columns[crd.Spec.Names.Kind]; !slices.Equal(names, want) {
+			t.Errorf("%s: printer columns %q, want %q", f, names, want)
+		}
+		if _, ok := v.Schema.OpenAPIV3Schema.Properties["status"].Properties["conditions"]; !ok {
+			t.Errorf("%s: status.conditions not in the schema: the API server would prune it", f)
+		}
+	}
+}
+
 func TestCRDsAreStructural(t *testing.T) {
 	t.Parallel()
 	schemas := loadCRDs(t)
@@ -149,6 +203,10 @@ func TestDocumentsMatchCRDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kubeExample, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "examples", "kubernetes.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name    string
 		stream  []byte
@@ -156,6 +214,7 @@ func TestDocumentsMatchCRDs(t *testing.T) {
 	}{
 		{name: "chart default config", stream: golden},
 		{name: "embedded demo config", stream: demo.Config},
+		{name: "example resources for the Kubernetes source", stream: kubeExample},
 		{name: "identitySource as one string", stream: []byte(tokenAuthorizer + "  identitySource: method.request.header.Authorization\n")},
 		{name: "identitySource as a list", stream: []byte(requestAuthorizer + "  identitySource: [$request.header.X-Key, $request.querystring.tenant]\n")},
 		{name: "unknown spec field", stream: []byte(tokenAuthorizer + "  identitySorce: method.request.header.Authorization\n"), invalid: `unknown field "spec.identitySorce"`},

@@ -14,6 +14,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	sigsyaml "sigs.k8s.io/yaml"
 )
@@ -49,6 +50,10 @@ type manifests struct {
 	pdb            *policyv1.PodDisruptionBudget
 	hpa            *autoscalingv2.HorizontalPodAutoscaler
 	serviceMonitor *serviceMonitor
+	role           *rbacv1.Role
+	roleBinding    *rbacv1.RoleBinding
+	clusterRole    *rbacv1.ClusterRole
+	clusterBinding *rbacv1.ClusterRoleBinding
 	objects        []string // "Kind/name" of every document, in order
 }
 
@@ -137,6 +142,14 @@ func (m *manifests) add(doc []byte) error {
 		return decodeOnce(doc, &m.hpa)
 	case "monitoring.coreos.com/v1 ServiceMonitor":
 		return decodeOnce(doc, &m.serviceMonitor)
+	case "rbac.authorization.k8s.io/v1 Role":
+		return decodeOnce(doc, &m.role)
+	case "rbac.authorization.k8s.io/v1 RoleBinding":
+		return decodeOnce(doc, &m.roleBinding)
+	case "rbac.authorization.k8s.io/v1 ClusterRole":
+		return decodeOnce(doc, &m.clusterRole)
+	case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
+		return decodeOnce(doc, &m.clusterBinding)
 	}
 	return fmt.Errorf("the chart renders %s %s, which the tests do not know", head.APIVersion, head.Kind)
 }

@@ -37,16 +37,29 @@ const RouteDefault = "$default"
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Namespaced,categories=portcullis
+// +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="Type",type=string,JSONPath=`.spec.type`
+// +kubebuilder:printcolumn:name="Backend",type=string,JSONPath=`.status.backend`
 // +kubebuilder:printcolumn:name="TTL",type=integer,JSONPath=`.spec.resultTtlInSeconds`
+// +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Authorizer struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec AuthorizerSpec `json:"spec"`
+	// Status is written by Portcullis when it reads Authorizers from the Kubernetes API.
+	Status AuthorizerStatus `json:"status,omitempty"`
 }
 
 // AuthorizerSpec is the desired behaviour of an Authorizer.
+//
+// What the schema alone can say is also checked at admission, so that kubectl apply refuses it.
+// identitySource (a string or a list) has no type in the schema, so CEL cannot see it: "TOKEN
+// takes one header source" is checked by Portcullis and reported in the status.
+// +kubebuilder:validation:XValidation:rule="[has(self.http), has(self.lambda), has(self.jwt)].filter(x, x).size() == 1",message="set exactly one backend: http, lambda or jwt"
+// +kubebuilder:validation:XValidation:rule="self.type == 'TOKEN' || !has(self.identityValidationExpression)",message="only TOKEN authorizers use an identity validation expression"
+// +kubebuilder:validation:XValidation:rule="self.type == 'REQUEST' || !has(self.payloadFormatVersion)",message="only REQUEST authorizers have a payload format version"
 type AuthorizerSpec struct {
 	// Type is TOKEN, REQUEST or JWT.
 	// +kubebuilder:validation:Enum=TOKEN;REQUEST;JWT
@@ -194,13 +207,18 @@ type AuthorizerList struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Namespaced,categories=portcullis
+// +kubebuilder:subresource:status
 // +kubebuilder:printcolumn:name="API ID",type=string,JSONPath=`.spec.apiId`
 // +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.spec.stage`
+// +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Api struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Spec ApiSpec `json:"spec"`
+	// Status is written by Portcullis when it reads Apis from the Kubernetes API.
+	Status Status `json:"status,omitempty"`
 }
 
 // ApiList is a list of Apis.
@@ -275,6 +293,33 @@ type Route struct {
 type CORS struct {
 	// AllowPreflight lets OPTIONS requests without an explicit OPTIONS route through unauthenticated.
 	AllowPreflight bool `json:"allowPreflight,omitempty"`
+}
+
+// ConditionAccepted is the condition type telling whether Portcullis accepted a resource's
+// current generation. False: the reason is ReasonInvalid and the message lists every problem as
+// "spec.field: reason"; the last accepted generation, if any, keeps serving.
+const (
+	ConditionAccepted = "Accepted"
+	ReasonAccepted    = "Accepted"
+	ReasonInvalid     = "Invalid"
+)
+
+// Status is what Portcullis reports about a resource it reads from the Kubernetes API.
+type Status struct {
+	// ObservedGeneration is the metadata.generation the conditions describe.
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Accepted.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// AuthorizerStatus is the Status of an Authorizer and the kind of its backend.
+type AuthorizerStatus struct {
+	Status `json:",inline"`
+	// Backend is http, lambda or jwt: the backend the spec sets.
+	Backend string `json:"backend,omitempty"`
 }
 
 // StringOrList is a list of strings that may be written as one comma-separated string.

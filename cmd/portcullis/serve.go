@@ -21,6 +21,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/pkg/admin"
 	"github.com/portcullis-dev/portcullis/pkg/config"
+	"github.com/portcullis-dev/portcullis/pkg/config/kube"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz"
 )
@@ -42,6 +43,7 @@ type serveFlags struct {
 	grpc            grpcFlags
 	shared          sharedFlags
 	forwardAuth     forwardAuthFlags
+	kube            kubeFlags
 }
 
 func runServe(ctx context.Context, args []string, io stdio) int {
@@ -63,6 +65,7 @@ func runServe(ctx context.Context, args []string, io stdio) int {
 	f.grpc.register(fs)
 	f.shared.register(fs)
 	f.forwardAuth.register(fs)
+	f.kube.register(fs)
 	if err := parseFlags(fs, args, os.Getenv); err != nil {
 		return flagsExit(err)
 	}
@@ -92,7 +95,7 @@ func (f *serveFlags) validate() error {
 			return fmt.Errorf("%s: a share from 0 to 1, got %v", r.name, r.value)
 		}
 	}
-	return errors.Join(f.grpc.validate(), f.forwardAuth.validate())
+	return errors.Join(f.kube.validate(f.configs), f.grpc.validate(), f.forwardAuth.validate())
 }
 
 func newLogger(io stdio, level string) (*slog.Logger, error) {
@@ -107,7 +110,14 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	loader := newLoader(f.configs, log, reg)
-	snap, err := loader.build(ctx, nil)
+	var kubeSrc *kube.Source
+	var snap *config.Snapshot
+	var err error
+	if f.kube.enabled() {
+		kubeSrc, snap, err = f.kube.newSource(ctx, log, reg, loader.reloads)
+	} else {
+		snap, err = loader.build(ctx, nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -172,7 +182,14 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 
 	hsrv := &http.Server{
 		Handler: admin.Handler(admin.Options{
-			Ready:     func() error { return config.Ready(eng.Snapshot()) },
+			Ready: func() error {
+				if kubeSrc != nil {
+					if err := kubeSrc.Ready(); err != nil {
+						return err
+					}
+				}
+				return config.Ready(eng.Snapshot())
+			},
 			Gatherer:  reg,
 			Profiling: f.pprof,
 
@@ -186,9 +203,16 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- gs.Serve(grpcLis) }()
 	go func() { errc <- hsrv.Serve(httpLis) }()
+	if kubeSrc != nil {
+		go func() {
+			if err := kubeSrc.Run(ctx, eng); err != nil {
+				errc <- err
+			}
+		}()
+	}
 	serving := []any{"grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String(), "codec", codecName()}
 	if fsrv != nil {
 		go func() { errc <- fsrv.Serve(faLis) }()
@@ -211,6 +235,10 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 	for {
 		select {
 		case <-hup:
+			if kubeSrc != nil {
+				kubeSrc.Trigger() // secrets read from files or the environment may have changed
+				continue
+			}
 			loader.reload(ctx, eng, "SIGHUP")
 		case <-changed:
 			loader.reload(ctx, eng, "file change")

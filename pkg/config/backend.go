@@ -14,7 +14,7 @@ import (
 )
 
 // backend makes the authorizer's backend; on error it also names the field at fault.
-func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, error) {
+func (c *compiler) backend(a *v1alpha1.Authorizer, name string) (authorizer.Backend, string, error) {
 	spec := &a.Spec
 	secret := func(v v1alpha1.SecretValue) (string, error) {
 		return authorizer.ResolveSecret(v, c.opts.Getenv, c.opts.ReadFile)
@@ -22,14 +22,14 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 	switch {
 	case spec.HTTP != nil:
 		headers := make(map[string]string, len(spec.HTTP.Headers))
-		for name, v := range spec.HTTP.Headers {
+		for header, v := range spec.HTTP.Headers {
 			s, err := secret(v)
 			if err != nil {
-				return nil, "spec.http.headers[" + name + "]", err
+				return nil, "spec.http.headers[" + header + "]", err
 			}
-			headers[name] = s
+			headers[header] = s
 		}
-		b, err := httpbackend.New(a.Name, httpbackend.Config{
+		b, err := httpbackend.New(name, httpbackend.Config{
 			URL:     spec.HTTP.URL,
 			Timeout: spec.HTTP.Timeout.Duration,
 			Headers: headers,
@@ -45,7 +45,7 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 		if version == "" && spec.EnableSimpleResponses {
 			version = v1alpha1.PayloadFormat20
 		}
-		b, err := lambdabackend.New(c.ctx, a.Name, spec.Lambda, lambdabackend.Options{
+		b, err := lambdabackend.New(c.ctx, name, spec.Lambda, lambdabackend.Options{
 			Type:           spec.Type,
 			PayloadVersion: version,
 			Simple:         spec.EnableSimpleResponses,
@@ -53,7 +53,7 @@ func (c *compiler) backend(a *v1alpha1.Authorizer) (authorizer.Backend, string, 
 		})
 		return b, "spec.lambda", err
 	case spec.JWT != nil:
-		b, err := jwtbackend.New(c.ctx, a.Name, spec.JWT, jwtbackend.Options{
+		b, err := jwtbackend.New(c.ctx, name, spec.JWT, jwtbackend.Options{
 			HTTPClient: c.httpClient(),
 			Logger:     c.opts.Logger,
 			Secret:     secret,

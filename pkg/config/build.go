@@ -31,6 +31,8 @@ type BuildOptions struct {
 	HTTPClient   *http.Client
 	// WrapBackend, when set, wraps every backend made (test-invoke records calls with it).
 	WrapBackend func(name string, b authorizer.Backend) authorizer.Backend
+	// Source names where resources came from, for BuildResources (files name themselves).
+	Source string
 	// Generation numbers the snapshot.
 	Generation uint64
 	// Previous is the snapshot in force, whose backends are reused where the authorizer's spec
@@ -53,21 +55,31 @@ func Build(ctx context.Context, opts BuildOptions) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	sources := opts.Paths
+	if isDemo {
+		sources = []string{"embedded demo config"}
+	}
+	snap, errs := compile(ctx, set, opts, sources)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	snap.Demo = isDemo
+	return snap, nil
+}
+
+// compile turns a validated Set into a Snapshot. On error, backends already made are closed.
+func compile(ctx context.Context, set *Set, opts BuildOptions, sources []string) (*Snapshot, ErrorList) {
 	c := &compiler{ctx: ctx, opts: opts, set: set}
 	snap := &Snapshot{
 		Generation:  opts.Generation,
-		Sources:     opts.Paths,
-		Demo:        isDemo,
+		Sources:     sources,
 		apis:        map[string]*Api{},
 		exactHosts:  map[string]*Api{},
 		authorizers: map[string]*Authorizer{},
 	}
-	if isDemo {
-		snap.Sources = []string{"embedded demo config"}
-	}
 	for _, a := range set.Authorizers {
 		if ca := c.authorizer(a); ca != nil {
-			snap.authorizers[a.Name] = ca
+			snap.authorizers[ca.Name] = ca
 		}
 	}
 	for _, a := range set.Apis {
@@ -109,8 +121,9 @@ func (c *compiler) authorizer(a *v1alpha1.Authorizer) *Authorizer {
 		c.errs = append(c.errs, c.set.Errorf(a, "spec.identitySource", "%v", err))
 		return nil
 	}
+	name := c.set.id(a)
 	ca := &Authorizer{
-		Name:     a.Name,
+		Name:     name,
 		UID:      spec.Hash(),
 		Type:     spec.Type,
 		Identity: ex,
@@ -129,17 +142,17 @@ func (c *compiler) authorizer(a *v1alpha1.Authorizer) *Authorizer {
 	if c.opts.ValidateOnly {
 		return ca
 	}
-	if prev := c.previous(a.Name); prev != nil && prev.UID == ca.UID && keepsState(spec) {
+	if prev := c.previous(name); prev != nil && prev.UID == ca.UID && keepsState(spec) {
 		ca.Backend = prev.Backend
 		return ca
 	}
-	b, field, err := c.backend(a)
+	b, field, err := c.backend(a, name)
 	if err != nil {
 		c.errs = append(c.errs, c.set.Errorf(a, field, "%v", err))
 		return nil
 	}
 	if c.opts.WrapBackend != nil {
-		b = c.opts.WrapBackend(a.Name, b)
+		b = c.opts.WrapBackend(name, b)
 	}
 	ca.Backend = b
 	return ca
@@ -169,7 +182,7 @@ func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
 		return nil
 	}
 	ca := &Api{
-		Name:           a.Name,
+		Name:           c.set.id(a),
 		Protocol:       spec.Protocol,
 		Region:         spec.Region,
 		AccountID:      spec.AccountID,
@@ -202,7 +215,7 @@ func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
 		case v1alpha1.AuthorizerDeny:
 			route.Deny = true
 		default:
-			route.Authorizer = snap.authorizers[name]
+			route.Authorizer = snap.authorizers[qualify(c.set.namespace(a), name)]
 			if route.Authorizer == nil {
 				// The loader checked the name exists; the authorizer itself failed to compile
 				// and was reported already.

@@ -102,6 +102,10 @@ func (d *decoder) object(n *yaml.Node, t reflect.Type, p *field.Path, depth int)
 	}
 	fields := map[string]reflect.Type{}
 	jsonFields(t, fields)
+	if p == nil {
+		// Portcullis writes status in the Kubernetes API; a configuration never sets it.
+		delete(fields, "status")
+	}
 	out := map[string]any{}
 	for _, kv := range d.pairs(n, p, depth) {
 		name := kv.key.Value

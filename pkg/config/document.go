@@ -23,7 +23,10 @@ type document struct {
 	root *yaml.Node // the top-level mapping
 	kind string
 	name string
-	obj  metav1.Object // *v1alpha1.Authorizer or *v1alpha1.Api
+	// ns is the namespace of a resource read from the Kubernetes API, which qualifies its name
+	// and the names it refers to; "" for files, whose metadata.namespace means nothing.
+	ns  string
+	obj metav1.Object // *v1alpha1.Authorizer or *v1alpha1.Api
 	// broken is set when the object could not be decoded at all: it is not validated, but its
 	// name still counts for references and duplicates.
 	broken bool
@@ -54,11 +57,32 @@ func (d *document) errorf(field, format string, args ...any) *Error {
 }
 
 func (d *document) errorAt(line int, field, format string, args ...any) *Error {
-	return &Error{File: d.file, Line: line, Kind: d.kind, Name: d.name, Field: field, Reason: fmt.Sprintf(format, args...)}
+	if d.file == "" {
+		line = 0 // a resource from the API: its JSON has no lines worth showing
+	}
+	return &Error{File: d.file, Line: line, Kind: d.kind, Name: d.id(), Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// where is "file:line" of the document, for errors that point at another document.
-func (d *document) where() string { return d.file + ":" + strconv.Itoa(d.root.Line) }
+// id is the name the object goes by in the snapshot, metrics and logs: its name, or
+// "namespace/name" for a resource from the Kubernetes API.
+func (d *document) id() string { return qualify(d.ns, d.name) }
+
+// qualify names name of namespace ns: Apis refer to Authorizers of their own namespace.
+func qualify(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}
+
+// ref names the document for errors about another one: "Api/name (file:line)" for files,
+// "Api/namespace/name" for resources.
+func (d *document) ref() string {
+	if d.file == "" {
+		return d.kind + "/" + d.id()
+	}
+	return d.kind + "/" + d.name + " (" + d.file + ":" + strconv.Itoa(d.root.Line) + ")"
+}
 
 // yamlLine finds the line yaml.v3 puts in its syntax errors.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -101,7 +125,7 @@ func syntaxError(file string, err error) *Error {
 // parseDocument reads the header of a document, then decodes and defaults its object. It returns
 // nil for a document that is not one of our kinds.
 func (l *loader) parseDocument(file string, root *yaml.Node) *document {
-	d := &document{file: file, root: root}
+	d := &document{file: file, root: root, ns: l.ns}
 	if root.Kind != yaml.MappingNode {
 		l.errs = append(l.errs, d.errorAt(root.Line, "", "want a mapping with apiVersion, kind, metadata and spec"))
 		return nil

@@ -7,7 +7,8 @@ import (
 
 // Error is one configuration problem, printed as "file:line: kind/name: field: reason". Parts
 // that are unknown are left out: a file that cannot be read has no line, a document without a
-// kind has no kind/name, a problem of the whole object has no field.
+// kind has no kind/name, a problem of the whole object has no field, a resource read from the
+// Kubernetes API has no file (its name is namespace/name).
 type Error struct {
 	File   string
 	Line   int
@@ -19,12 +20,14 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteByte(':')
-		b.WriteString(strconv.Itoa(e.Line))
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
 	}
-	b.WriteString(": ")
 	if e.Kind != "" {
 		b.WriteString(e.Kind)
 		if e.Name != "" {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"slices"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 )
@@ -32,6 +34,11 @@ func LoadBytes(name string, data []byte) (*Set, error) {
 type loader struct {
 	docs []*document
 	errs ErrorList
+	// known holds every resource that exists in the source, accepted or not, so that a
+	// reference to one left out says so rather than "no Authorizer named".
+	known map[objectKey]bool
+	// ns is the namespace of the resource being parsed (see document.ns).
+	ns string
 }
 
 func build(files []file, readErrs ErrorList) (*Set, error) {
@@ -52,14 +59,15 @@ func build(files []file, readErrs ErrorList) (*Set, error) {
 
 // index builds the Set, reporting names used twice within a kind.
 func (l *loader) index() *Set {
-	set := &Set{docs: map[objectKey]*document{}}
+	set := &Set{docs: map[objectKey]*document{}, byObj: map[metav1.Object]*document{}}
 	for _, d := range l.docs {
-		key := objectKey{d.kind, d.name}
+		key := objectKey{d.kind, d.id()}
 		if first := set.docs[key]; first != nil && d.name != "" {
-			l.errs = append(l.errs, d.errorf("metadata.name", "duplicate name: %s/%s is also defined at %s", d.kind, d.name, first.where()))
+			l.errs = append(l.errs, d.errorf("metadata.name", "duplicate name: %s is also defined at %s:%d", first.kind+"/"+first.id(), first.file, first.root.Line))
 			continue
 		}
 		set.docs[key] = d
+		set.byObj[d.obj] = d
 		switch obj := d.obj.(type) {
 		case *v1alpha1.Authorizer:
 			set.Authorizers = append(set.Authorizers, obj)

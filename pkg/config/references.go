@@ -33,8 +33,12 @@ func (l *loader) checkAuthorizerRef(set *Set, d *document, field, name, protocol
 	if name == v1alpha1.AuthorizerNone || name == v1alpha1.AuthorizerDeny {
 		return
 	}
-	a := set.Authorizer(name)
+	a := set.authorizerIn(d.ns, name)
 	if a == nil {
+		if l.known[objectKey{v1alpha1.KindAuthorizer, qualify(d.ns, name)}] {
+			l.report(d, field, "Authorizer %q is not accepted: see its status", name)
+			return
+		}
 		l.report(d, field, "no Authorizer named %q", name)
 		return
 	}
@@ -49,7 +53,7 @@ func (l *loader) checkScopes(set *Set, d *document, i int, route *v1alpha1.Route
 	if len(route.AuthorizationScopes) == 0 {
 		return
 	}
-	a := set.Authorizer(name)
+	a := set.authorizerIn(d.ns, name)
 	if a == nil || a.Spec.Type == v1alpha1.TypeJWT {
 		return // a missing authorizer is reported once, where it is named
 	}
@@ -74,7 +78,7 @@ func (l *loader) checkHosts() {
 			case owner == nil:
 				owners[host] = d
 			case owner != d:
-				l.report(d, fmt.Sprintf("spec.hosts[%d]", i), "host %q is also claimed by Api/%s (%s)", host, owner.name, owner.where())
+				l.report(d, fmt.Sprintf("spec.hosts[%d]", i), "host %q is also claimed by %s", host, owner.ref())
 			}
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portcullis-dev/portcullis/test/testenv"
 )
 
 // functionName is the only function the emulator serves: its invoke URL is
@@ -98,40 +100,10 @@ func (e *emulator) stop(t testing.TB, pid int, proc *process) {
 	}
 }
 
-// emulatorBinary finds aws-lambda-rie at $PORTCULLIS_RIE or bin/ under the repository root.
+// emulatorBinary finds aws-lambda-rie at $PORTCULLIS_RIE, in ./bin or on PATH.
 func emulatorBinary(t testing.TB) string {
 	t.Helper()
-	path := os.Getenv("PORTCULLIS_RIE")
-	if path == "" {
-		path = filepath.Join(repoRoot(t), "bin", "aws-lambda-rie")
-	}
-	if _, err := os.Stat(path); err != nil {
-		msg := fmt.Sprintf("aws-lambda-rie not found at %s (%v): `make tools` installs it, or set PORTCULLIS_RIE", path, err)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
-
-// repoRoot walks up from the test's directory to the one holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
+	return testenv.Binary(t, "aws-lambda-rie", "PORTCULLIS_RIE", "`make test-tools` installs it into ./bin")
 }
 
 // buildFunction compiles ./function into a temporary directory as the runtime's bootstrap.

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	nethttp "net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -174,7 +173,7 @@ func (b *Backend) post(ctx context.Context, event []byte) ([]byte, error) {
 	hreq.Header = b.header.Clone()
 	resp, err := b.client.Do(hreq)
 	if err != nil {
-		return nil, b.transportError(ctx, err)
+		return nil, authorizer.TransportError(ctx, b.url, b.timeout, err)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
@@ -206,24 +205,4 @@ func readBody(resp *nethttp.Response) ([]byte, error) {
 
 func drain(body io.Reader) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
-}
-
-// transportError names the cause of a failed call. The URL in it comes from the configuration
-// (credentials refused at load, query left out); the token travels in the body and never appears.
-func (b *Backend) transportError(ctx context.Context, err error) error {
-	// url.Error repeats the method and the full URL; its cause is what tells an operator what broke.
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("POST %s: no answer before the deadline (timeout %s): %w", redact(b.url), b.timeout, err)
-	}
-	return fmt.Errorf("POST %s: %w", redact(b.url), err)
-}
-
-// redact drops the query from a URL for messages: it may hold a key the operator put there.
-func redact(raw string) string {
-	base, _, _ := strings.Cut(raw, "?")
-	return base
 }

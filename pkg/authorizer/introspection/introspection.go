@@ -187,22 +187,22 @@ func (b *Backend) post(ctx context.Context, token string) ([]byte, error) {
 	hreq.Header.Set("Authorization", b.authorization)
 	resp, err := b.client.Do(hreq)
 	if err != nil {
-		return nil, b.transportError(ctx, err)
+		return nil, authorizer.TransportError(ctx, b.url, b.timeout, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		if resp.StatusCode == http.StatusUnauthorized {
-			return nil, fmt.Errorf("POST %s: HTTP 401: the endpoint refused our client credentials", redact(b.url))
+			return nil, fmt.Errorf("POST %s: HTTP 401: the endpoint refused our client credentials", authorizer.RedactURL(b.url))
 		}
-		return nil, fmt.Errorf("POST %s: unexpected HTTP status %s", redact(b.url), resp.Status)
+		return nil, fmt.Errorf("POST %s: unexpected HTTP status %s", authorizer.RedactURL(b.url), resp.Status)
 	}
 	if resp.ContentLength > authorizer.MaxResponseBytes {
 		return nil, authorizer.ErrResponseTooLarge
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, authorizer.MaxResponseBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("POST %s: read answer: %w", redact(b.url), err)
+		return nil, fmt.Errorf("POST %s: read answer: %w", authorizer.RedactURL(b.url), err)
 	}
 	if len(body) > authorizer.MaxResponseBytes {
 		return nil, authorizer.ErrResponseTooLarge
@@ -260,22 +260,4 @@ func numericDate(answer map[string]any, name string) (time.Time, bool) {
 	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)), true
-}
-
-// transportError names the cause of a failed call without the token (it travels in the body).
-func (b *Backend) transportError(ctx context.Context, err error) error {
-	var uerr *url.Error
-	if errors.As(err, &uerr) {
-		err = uerr.Err
-	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("POST %s: no answer before the deadline (timeout %s): %w", redact(b.url), b.timeout, err)
-	}
-	return fmt.Errorf("POST %s: %w", redact(b.url), err)
-}
-
-// redact drops the query from a URL for messages.
-func redact(raw string) string {
-	base, _, _ := strings.Cut(raw, "?")
-	return base
 }

@@ -1,12 +1,9 @@
 package v1alpha1
 
 import (
-	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
-
-	"github.com/portcullis-dev/portcullis/pkg/identity"
 )
 
 func (s *AuthorizerSpec) validate(errs *fieldErrors, p *field.Path) {
@@ -19,7 +16,8 @@ func (s *AuthorizerSpec) validate(errs *fieldErrors, p *field.Path) {
 		errs.add(p.Child("type"), "unknown type %q: want TOKEN, REQUEST or JWT", s.Type)
 		return
 	}
-	s.validateIdentitySources(errs, p.Child("identitySource"))
+	// The identity sources and the validation expression's syntax are checked where they are
+	// compiled, in pkg/config.
 	s.validateValidationExpression(errs, p.Child("identityValidationExpression"))
 	if ttl := s.ResultTTLInSeconds; ttl != nil && (*ttl < 0 || *ttl > MaxResultTTLInSeconds) {
 		errs.add(p.Child("resultTtlInSeconds"), "%d out of range: want 0 to %d", *ttl, MaxResultTTLInSeconds)
@@ -28,51 +26,12 @@ func (s *AuthorizerSpec) validate(errs *fieldErrors, p *field.Path) {
 	s.validateBackends(errs, p)
 }
 
-func (s *AuthorizerSpec) validateIdentitySources(errs *fieldErrors, p *field.Path) {
-	sources := make([]identity.Source, 0, len(s.IdentitySource))
-	for i, expr := range s.IdentitySource {
-		src, err := identity.Parse(expr)
-		if err != nil {
-			errs.add(p.Index(i), "%v", err)
-			continue
-		}
-		sources = append(sources, src)
-	}
-	if len(sources) != len(s.IdentitySource) {
-		return
-	}
-	headerOnly := !slices.ContainsFunc(sources, func(src identity.Source) bool { return src.Kind != identity.KindHeader })
-	headerOrQuery := !slices.ContainsFunc(sources, func(src identity.Source) bool {
-		return src.Kind != identity.KindHeader && src.Kind != identity.KindQueryString
-	})
-	switch s.Type {
-	case TypeToken:
-		if len(sources) != 1 || !headerOnly {
-			errs.add(p, "TOKEN authorizers take exactly one header source, e.g. method.request.header.Authorization")
-		}
-	case TypeRequest:
-		// API Gateway lets a REQUEST authorizer name no source only when it caches nothing:
-		// with no identity there is no cache key to tell callers apart.
-		if len(sources) == 0 && (s.ResultTTLInSeconds == nil || *s.ResultTTLInSeconds != 0) {
-			errs.add(p, "required: REQUEST authorizers take one or more sources (none only with resultTtlInSeconds: 0)")
-		}
-	case TypeJWT:
-		if len(sources) > 1 || !headerOrQuery {
-			errs.add(p, "JWT authorizers take at most one header or query string source (default %s)", DefaultJWTIdentitySource)
-		}
-	}
-}
-
 func (s *AuthorizerSpec) validateValidationExpression(errs *fieldErrors, p *field.Path) {
 	if s.IdentityValidationExpression == "" {
 		return
 	}
 	if s.Type != TypeToken {
 		errs.add(p, "only TOKEN authorizers use an identity validation expression")
-		return
-	}
-	if _, err := identity.CompileValidation(s.IdentityValidationExpression); err != nil {
-		errs.add(p, "%v", err)
 	}
 }
 

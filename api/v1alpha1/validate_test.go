@@ -75,33 +75,6 @@ func TestValidateAuthorizer(t *testing.T) {
 		{"name must be a DNS label", tokenAuthorizer, func(a *Authorizer) { a.Name = "My_Auth" }, []want{{"metadata.name", "RFC 1123 label"}}},
 		{"type required", tokenAuthorizer, func(a *Authorizer) { a.Spec.Type = "" }, []want{{"spec.type", "required"}}},
 		{"type unknown", tokenAuthorizer, func(a *Authorizer) { a.Spec.Type = "token" }, []want{{"spec.type", `unknown type "token"`}}},
-		{"bad source syntax", tokenAuthorizer, func(a *Authorizer) { a.Spec.IdentitySource = StringOrList{"header.Authorization"} },
-			[]want{{"spec.identitySource[0]", "invalid identity source"}}},
-		{"token needs a source", tokenAuthorizer, func(a *Authorizer) { a.Spec.IdentitySource = nil },
-			[]want{{"spec.identitySource", "exactly one header"}}},
-		{"token takes one source", tokenAuthorizer, func(a *Authorizer) {
-			a.Spec.IdentitySource = StringOrList{"$request.header.a", "$request.header.b"}
-		}, []want{{"spec.identitySource", "exactly one header"}}},
-		{"token source must be a header", tokenAuthorizer, func(a *Authorizer) {
-			a.Spec.IdentitySource = StringOrList{"method.request.querystring.token"}
-		}, []want{{"spec.identitySource", "exactly one header"}}},
-		{"request needs a source", requestAuthorizer, func(a *Authorizer) { a.Spec.IdentitySource = nil },
-			[]want{{"spec.identitySource", "one or more sources (none only with resultTtlInSeconds: 0)"}}},
-		{"request without a source when nothing is cached", requestAuthorizer, func(a *Authorizer) {
-			a.Spec.IdentitySource = nil
-			a.Spec.ResultTTLInSeconds = new(int32(0))
-		}, nil},
-		{"jwt may read the query string", jwtAuthorizer, func(a *Authorizer) {
-			a.Spec.IdentitySource = StringOrList{"$request.querystring.token"}
-		}, nil},
-		{"jwt source must be a header or query string", jwtAuthorizer, func(a *Authorizer) {
-			a.Spec.IdentitySource = StringOrList{"$stageVariables.token"}
-		}, []want{{"spec.identitySource", "at most one header or query string"}}},
-		{"jwt takes one source", jwtAuthorizer, func(a *Authorizer) {
-			a.Spec.IdentitySource = StringOrList{"$request.querystring.token", "$request.header.Authorization"}
-		}, []want{{"spec.identitySource", "at most one header or query string"}}},
-		{"regex must compile", tokenAuthorizer, func(a *Authorizer) { a.Spec.IdentityValidationExpression = "(" },
-			[]want{{"spec.identityValidationExpression", "missing closing )"}}},
 		{"regex only for TOKEN", requestAuthorizer, func(a *Authorizer) { a.Spec.IdentityValidationExpression = ".*" },
 			[]want{{"spec.identityValidationExpression", "only TOKEN"}}},
 		{"ttl above 3600", tokenAuthorizer, func(a *Authorizer) { a.Spec.ResultTTLInSeconds = new(int32(3601)) },

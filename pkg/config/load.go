@@ -86,7 +86,7 @@ func (l *loader) validateObjects() {
 		var problems []v1alpha1.FieldError
 		switch obj := d.obj.(type) {
 		case *v1alpha1.Authorizer:
-			problems = obj.Validate()
+			problems = append(obj.Validate(), identityProblems(&obj.Spec)...)
 		case *v1alpha1.Api:
 			problems = obj.Validate()
 			_, bad := gatewayresponse.Compile(obj.Spec.GatewayResponses, responsesApi(&obj.Spec))

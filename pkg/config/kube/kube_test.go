@@ -276,7 +276,7 @@ func TestReplicasDoNotFightOverStatus(t *testing.T) {
 	c.apply(t, apiYAML("pets", "pets.example", "/pets", "vets"))
 	c.waitAccepted(t, "Authorizer", "team", "tokens", "True")
 	msg := c.waitAccepted(t, "Api", "team", "pets", "False")
-	if msg != `spec.routes[1].path: "vets": must start with "/"` {
+	if msg != `spec.routes[1].path: "vets": must start with "/" (or be $default)` {
 		t.Errorf("Accepted=False message %q", msg)
 	}
 	barrier()

@@ -140,7 +140,7 @@ func (h *health) healthz(ctx context.Context) error {
 		return err
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // drained for reuse; what it held does not matter
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET /healthz: %s", resp.Status)
 	}

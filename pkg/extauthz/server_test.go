@@ -330,7 +330,7 @@ func TestRenderingKeptFromSecondAllow(t *testing.T) {
 	e, req := allowingEngine(t)
 	for i, wantKept := range []bool{false, true} {
 		d := e.Decide(context.Background(), req)
-		if _, err := allow(d, req, e, "id"); err != nil || d.Answer == nil {
+		if _, err := allow(d, req, "id"); err != nil || d.Answer == nil {
 			t.Fatalf("allow %d: %v %v", i+1, d.Outcome, err)
 		}
 		if kept := d.Answer.Rendered() != nil; kept != wantKept {
@@ -346,7 +346,7 @@ func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
 	var d *engine.Decision
 	for range 2 { // the backend's answer, then the first from the cache, which keeps the parts
 		d = e.Decide(context.Background(), req)
-		if _, err := allow(d, req, e, "id"); err != nil {
+		if _, err := allow(d, req, "id"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -355,7 +355,7 @@ func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
 	}
 	fresh := *d
 	fresh.Cached = false
-	resp, err := allow(&fresh, req, e, "id")
+	resp, err := allow(&fresh, req, "id")
 	if err != nil {
 		t.Fatal(err)
 	}

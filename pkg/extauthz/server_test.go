@@ -429,8 +429,10 @@ func TestResponsesOutliveTheirReleasedDecisions(t *testing.T) {
 		check("rest.example.com", "/open", map[string]string{"x-request-id": "r2"}),
 		check("rest.example.com", "/closed", map[string]string{"x-request-id": "r3"}),
 		check("rest.example.com", "/open/deeper/path", map[string]string{"x-request-id": "r4"}),
+		check("rest.example.com", "/closed", map[string]string{"authorization": "t", "x-request-id": "r5"}),
 	}
-	s.Check(ctx, requests[0]) // the backend call: its Decision is not pooled, the next ones are
+	// The first makes the backend call and the last is answered from the cache: every Decision,
+	// that of the backend call included, goes back to the pool.
 	held := make([]*authv3.CheckResponse, len(requests))
 	wires := make([][]byte, len(requests))
 	for i, in := range requests {

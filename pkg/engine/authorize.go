@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/pkg/authorizer"
 	"github.com/portcullis-dev/portcullis/pkg/cache"
+	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/policy"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
@@ -26,23 +29,17 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 		d.Cached, d.Answer, d.PrincipalID = true, &entry.Value, entry.Value.PrincipalID
 		return &entry.Value, true
 	}
-	// The fetch may run on after this caller gave up waiting, so it writes only latency, which is
-	// read only when this caller received the fetch's result. It also reads the request's state
-	// (key, t, id) for as long as it runs, so that state must not be reused.
-	d.state = nil
-	var latency time.Duration
-	fetch := func(ctx context.Context, ans *Answer) (int64, time.Duration, error) {
-		return e.callBackend(ctx, req, t, id, ans, &latency)
-	}
+	// A miss: the call works from its own copies, since it may run on after this caller gave up
+	// waiting, and this request's state goes back to the pool at Release.
+	call := e.newBackendCall(req, t, id, &d.key)
+	fetch := call.fetch
 	if e.shared != nil {
-		base, backend := d.key, fetch
-		fetch = func(ctx context.Context, ans *Answer) (int64, time.Duration, error) {
-			return e.sharedFetch(ctx, &base, ans, t, backend)
-		}
+		fetch = call.sharedFetch
 	}
-	entry, cached, err := e.cache.GetOrFetch(ctx, key, fetch)
+	entry, cached, err := e.cache.GetOrFetch(ctx, &call.key, fetch)
 	if !cached && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		d.Backend = latency
+		// Written by the fetch before it returned its result, which this caller received.
+		d.Backend = call.latency
 	}
 	if e.metrics != nil {
 		e.metrics.observeCache(cached && err == nil)
@@ -65,9 +62,60 @@ func (e *Engine) authorize(ctx context.Context, req *request.Request, t *target,
 	return &entry.Value, true
 }
 
+// backendCall is one cache-miss backend call with copies of all it reads: the cache key, the
+// authorizer and the backend's request, the request facts included (the fronts reuse their
+// Request structs, and forward auth its header map). A singleflight call outlives the request
+// that started it when that request's caller gives up waiting; it must then neither read the
+// request's pooled state nor store its answer under whatever key the state holds by then.
+type backendCall struct {
+	e       *Engine
+	key     cache.Key // the local cache key (generation mixed in)
+	base    [32]byte  // the identity's key, the shared tier's
+	a       *config.Authorizer
+	req     authorizer.Request
+	http    request.Request
+	latency time.Duration // written by the call, read only by the caller that received its result
+}
+
+// newBackendCall copies what the call reads; key is the local cache key, base the identity's.
+func (e *Engine) newBackendCall(req *request.Request, t *target, id *identified, base *[32]byte) *backendCall {
+	api, a := t.api, t.authorizer
+	c := &backendCall{e: e, key: cache.Key(id.key), base: *base, a: a, http: *req}
+	c.http.Headers = maps.Clone(req.Headers)
+	c.http.ContextExtensions = nil // read by resolve only, never by an event
+	c.req = authorizer.Request{
+		Type:           a.Type,
+		PayloadVersion: a.EffectivePayloadVersion(api),
+		MethodArn:      strings.Clone(t.methodArn), // its bytes are the pooled state's
+		Token:          id.token,
+		IdentitySource: append([]string(nil), id.values...),
+		HTTP:           &c.http,
+		Resource:       t.route.Template,
+		Path:           t.path,
+		PathParameters: t.match.ParamMap(),
+		StageVariables: api.StageVariables,
+		Region:         api.Region,
+		AccountID:      api.AccountID,
+		APIID:          api.APIID,
+		Stage:          api.Stage,
+		RouteKey:       t.routeKey,
+		RequestID:      req.RequestID,
+	}
+	return c
+}
+
+// fetch is the cache-miss path without a shared tier: the backend's answer.
+func (c *backendCall) fetch(ctx context.Context, ans *Answer) (int64, time.Duration, error) {
+	return c.e.callBackend(ctx, c.a, &c.req, ans, &c.latency)
+}
+
+// sharedFetch is the cache-miss path with a shared tier (Engine.sharedFetch).
+func (c *backendCall) sharedFetch(ctx context.Context, ans *Answer) (int64, time.Duration, error) {
+	return c.e.sharedFetch(ctx, &c.base, ans, c.a, c.fetch)
+}
+
 // callBackend asks the backend and compiles its answer into ans, which is what gets cached.
-func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *target, id *identified, ans *Answer, latency *time.Duration) (int64, time.Duration, error) {
-	a := t.authorizer
+func (e *Engine) callBackend(ctx context.Context, a *config.Authorizer, breq *authorizer.Request, ans *Answer, latency *time.Duration) (int64, time.Duration, error) {
 	// Errors do not name the authorizer: the backends' own errors do, and the decision log
 	// carries it as a field.
 	release, err := e.backendSlot(ctx, a.UID)
@@ -75,7 +123,6 @@ func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *targe
 		return 0, 0, err
 	}
 	defer release()
-	breq := e.backendRequest(req, t, id)
 	start := e.now()
 	ctx, end := e.backendSpan(ctx, a.Name)
 	resp, err := a.Backend.Authorize(ctx, breq)
@@ -98,28 +145,6 @@ func (e *Engine) callBackend(ctx context.Context, req *request.Request, t *targe
 		}
 	}
 	return ans.cost(), ttl, nil
-}
-
-func (e *Engine) backendRequest(req *request.Request, t *target, id *identified) *authorizer.Request {
-	api, a := t.api, t.authorizer
-	return &authorizer.Request{
-		Type:           a.Type,
-		PayloadVersion: a.EffectivePayloadVersion(api),
-		MethodArn:      t.methodArn,
-		Token:          id.token,
-		IdentitySource: append([]string(nil), id.values...),
-		HTTP:           req,
-		Resource:       t.route.Template,
-		Path:           t.path,
-		PathParameters: t.match.ParamMap(),
-		StageVariables: api.StageVariables,
-		Region:         api.Region,
-		AccountID:      api.AccountID,
-		APIID:          api.APIID,
-		Stage:          api.Stage,
-		RouteKey:       t.routeKey,
-		RequestID:      req.RequestID,
-	}
 }
 
 // compileAnswer turns a backend response into the cached Answer, in place: the policy compiled
@@ -153,12 +178,6 @@ func (e *Engine) compileAnswer(resp *authorizer.Response, ans *Answer) error {
 		return fmt.Errorf("%w: %w", authorizer.ErrConfiguration, err)
 	}
 	return nil
-}
-
-// UpstreamHeaders are the headers an allow passes upstream for a: the principal first, then one
-// per context key in the context's sorted order, the engine's prefix applied.
-func (e *Engine) UpstreamHeaders(a *Answer) ([]Header, error) {
-	return e.names.headers(a.PrincipalID, a.Context())
 }
 
 // cost approximates the bytes an Answer holds, for the cache's byte bound. A compiled policy is

@@ -107,7 +107,41 @@ type Decision struct {
 
 	key    [32]byte // the identity's cache key
 	hasKey bool
-	state  *state // the allocation d lives in, while it may go back to the pool (see Release)
+	names  *upstreamNames // the engine's upstream header names: immutable, shared by every Decision
+	state  *state         // the allocation d lives in, which Release gives back to the pool
+}
+
+// UpstreamHeaders are the headers an allow passes upstream for d's answer: the principal first,
+// then one per context key in the context's sorted order, the engine's prefix applied and every
+// value checked (an answer whose headers could not be sent was refused when it was compiled, so
+// the error is only for a Decision made by hand). None without an answer: a NONE route, an
+// allowed preflight, a dry run the backend did not answer. The slice is the caller's; it holds
+// none of d's memory, so it outlives Release.
+func (d *Decision) UpstreamHeaders() ([]Header, error) {
+	if d.Answer == nil {
+		return nil, nil
+	}
+	return d.upstreamNames().headers(d.Answer.PrincipalID, d.Answer.Context())
+}
+
+// HeaderPrefix starts the names of the headers passed upstream: a front removes the client-sent
+// headers that carry it, since only Portcullis may set them.
+func (d *Decision) HeaderPrefix() string { return d.upstreamNames().prefix }
+
+// DryRunHeader is the mark a denial let through by dry run carries upstream (the prefix's
+// "dry-run" header naming the outcome it would have had); meaningful when DryRun is not Allow.
+func (d *Decision) DryRunHeader() Header {
+	return Header{Name: d.upstreamNames().dryRun, Value: d.DryRun.DryRunName()}
+}
+
+// defaultNames serve Decisions made without an engine (a front's own failure answers).
+var defaultNames = newUpstreamNames(DefaultHeaderPrefix)
+
+func (d *Decision) upstreamNames() *upstreamNames {
+	if d.names == nil {
+		return &defaultNames
+	}
+	return d.names
 }
 
 // TokenHash names the identity in logs: a prefix of its cache key, a sha256 over the identity
@@ -131,8 +165,8 @@ type Header struct{ Name, Value string }
 // request's methodArn. A cache holds one per identity, inline in its entry: the fields are
 // ordered, the rare ones kept apart and the context held as a pointer and a 16-bit length rather
 // than a slice header, so that entry fits an 80-byte allocation. The headers passed upstream are
-// not kept: a front builds them (Engine.UpstreamHeaders) when it encodes the answer's response
-// parts, once or twice per answer.
+// not kept: a front builds them (Decision.UpstreamHeaders, from the engine-wide name table the
+// Decision points at) when it encodes the answer's response parts, once or twice per answer.
 type Answer struct {
 	PrincipalID string
 	Policy      *policy.Policy // nil for simple responses

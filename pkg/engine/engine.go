@@ -136,7 +136,8 @@ func (e *Engine) Swap(snap *config.Snapshot) *config.Snapshot {
 	return old
 }
 
-// HeaderPrefix is the prefix of upstream headers; client-sent headers with it are removed.
+// HeaderPrefix is the prefix of upstream headers, for a front reading a request (which of its
+// headers carry it); answers render from Decision.HeaderPrefix.
 func (e *Engine) HeaderPrefix() string { return e.names.prefix }
 
 // Decide runs the whole pipeline for one request.
@@ -154,7 +155,7 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 		st = new(state)
 	}
 	d := &st.d
-	d.state = st
+	d.state, d.names = st, &e.names
 	if req.RequestID == "" {
 		// A front that read no id: one made here serves the event and the log alike.
 		req.RequestID = uuid.NewString()
@@ -175,26 +176,25 @@ func (e *Engine) Decide(ctx context.Context, req *request.Request) *Decision {
 }
 
 // Release hands back d, which must not be used afterwards, nor anything of it that the caller
-// did not copy: the next request's Decide reuses its memory. Call it once the answer is built.
-// A Decision whose request started a backend call is left to the garbage collector instead, since
-// that call may outlive the request and goes on reading the request's state and the Request;
-// so is a Decision from Reject. Release reports whether it took d back: only then may the
-// caller reuse the Request too.
-func (e *Engine) Release(d *Decision) bool {
+// did not copy: the next request's Decide reuses its memory. Call it once the answer is built;
+// the caller may then reuse the Request too. It always takes the state back: a backend call that
+// outlives its request (the caller gave up waiting) works from its own copies of the cache key,
+// the route target and the request facts (see backendCall), never from this memory. A Decision
+// from Reject, or one made by hand, holds no pooled state and is left as it is.
+func (e *Engine) Release(d *Decision) {
 	st := d.state
 	if st == nil {
-		return false
+		return
 	}
 	*st = state{}
 	e.states.Put(st)
-	return true
 }
 
 // Reject records a request answered without a lookup, still counted and logged: BadRequest for
 // one that could not be read at all (a hostile path, headers over the limit), Throttled for one
 // refused because too many are in flight.
 func (e *Engine) Reject(ctx context.Context, outcome Outcome, requestID string, err error) *Decision {
-	d := &Decision{Outcome: outcome, RequestID: requestID, Err: err}
+	d := &Decision{Outcome: outcome, RequestID: requestID, Err: err, names: &e.names}
 	if e.metrics != nil {
 		e.metrics.observeCheck(d, 0)
 	}

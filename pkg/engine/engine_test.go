@@ -217,7 +217,7 @@ func TestAllowCarriesHeadersAndEvent(t *testing.T) {
 		t.Fatalf("outcome %s: %v", d.Outcome, d.Err)
 	}
 	got := map[string]string{}
-	headers, err := e.UpstreamHeaders(d.Answer)
+	headers, err := d.UpstreamHeaders()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,14 +9,16 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/policy"
 )
 
-// upstreamNames are the names of the headers passed upstream, fixed when the engine is made.
+// upstreamNames are the names of the headers passed upstream, fixed when the engine is made;
+// every Decision points at its engine's.
 type upstreamNames struct {
 	prefix    string
 	principal string // prefix + "principal-id"
+	dryRun    string // prefix + "dry-run"
 }
 
 func newUpstreamNames(prefix string) upstreamNames {
-	return upstreamNames{prefix: prefix, principal: prefix + "principal-id"}
+	return upstreamNames{prefix: prefix, principal: prefix + "principal-id", dryRun: prefix + "dry-run"}
 }
 
 // headers builds the headers passed upstream for an answer: the principal first, then one per

@@ -60,8 +60,8 @@ func encodeShared(resp *authorizer.Response, expires time.Time) ([]byte, error) 
 // sharedFetch is the cache-miss path with a shared tier: the tier's answer if it has a live one,
 // else the backend's, written to the tier (with the time it has left) before it is returned, so
 // that the store holds it before the Check that fetched it is answered.
-func (e *Engine) sharedFetch(ctx context.Context, base *[32]byte, ans *Answer, t *target, backend cache.Fetch[Answer]) (int64, time.Duration, error) {
-	name := t.authorizer.Name
+func (e *Engine) sharedFetch(ctx context.Context, base *[32]byte, ans *Answer, a *config.Authorizer, backend cache.Fetch[Answer]) (int64, time.Duration, error) {
+	name := a.Name
 	if v, ok := e.shared.Get(ctx, name, base); ok {
 		cost, ttl, err := e.openShared(v, ans)
 		if err == nil {

@@ -117,23 +117,20 @@ func newDenyParts(outcome engine.Outcome, r *gatewayresponse.Response) *denyPart
 // allow builds the OK CheckResponse: principal and context headers upstream, every client-sent
 // header with the prefix removed, and dynamic metadata for access logs and later filters. The
 // answer's own parts arrive already encoded (see rendered); only the request's parts are built
-// here.
-func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID string) (*authv3.CheckResponse, error) {
+// here. Everything comes from d, the request and its id: no call back into the engine.
+func allow(d *engine.Decision, req *request.Request, requestID string) (*authv3.CheckResponse, error) {
 	// The answer's own header names, built only when the client sent a header with the prefix.
 	own := func() []engine.Header {
-		if d.Answer == nil {
-			return nil
-		}
-		h, _ := e.UpstreamHeaders(d.Answer) // checked when the answer was compiled
+		h, _ := d.UpstreamHeaders() // checked when the answer was compiled
 		return h
 	}
 	if d.DryRun != engine.Allow {
-		return dryRunAllow(d, req, e, requestID)
+		return dryRunAllow(d, req, requestID)
 	}
 	m := &okMessages{}
 	ok, resp := &m.ok, &m.resp
 	m.toAdd[0] = m.id.set("x-amzn-requestid", requestID)
-	ok.HeadersToRemove, ok.ResponseHeadersToAdd = spoofed(req.Headers, e.HeaderPrefix(), own), m.toAdd[:]
+	ok.HeadersToRemove, ok.ResponseHeadersToAdd = spoofed(req.Headers, d.HeaderPrefix(), own), m.toAdd[:]
 	m.oneof.OkResponse = ok
 	resp.Status, resp.HttpResponse = okStatus, &m.oneof
 	if d.Answer == nil { // a NONE route
@@ -144,7 +141,7 @@ func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID
 		}}
 		return resp, nil
 	}
-	r, err := rendering(d, e)
+	r, err := rendering(d)
 	if err != nil {
 		return nil, err
 	}
@@ -157,8 +154,8 @@ func allow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID
 // x-authorizer-dry-run with the decision it would have been, and the principal and context
 // headers only when the backend answered; client-sent headers with the prefix are removed as for
 // any allow. Built afresh each time: dry run is for trying an authorizer out, not the hot path.
-func dryRunAllow(d *engine.Decision, req *request.Request, e *engine.Engine, requestID string) (*authv3.CheckResponse, error) {
-	own := []engine.Header{{Name: e.HeaderPrefix() + "dry-run", Value: d.DryRun.DryRunName()}}
+func dryRunAllow(d *engine.Decision, req *request.Request, requestID string) (*authv3.CheckResponse, error) {
+	own := []engine.Header{d.DryRunHeader()}
 	fields := map[string]*structpb.Value{
 		"api":        structpb.NewStringValue(d.Api),
 		"authorizer": structpb.NewStringValue(d.Authorizer),
@@ -166,7 +163,7 @@ func dryRunAllow(d *engine.Decision, req *request.Request, e *engine.Engine, req
 		"dryRun":     structpb.NewStringValue(d.DryRun.DryRunName()),
 	}
 	if d.Answer != nil {
-		answer, err := e.UpstreamHeaders(d.Answer)
+		answer, err := d.UpstreamHeaders()
 		if err != nil {
 			return nil, fmt.Errorf("upstream headers: %w", err)
 		}
@@ -182,7 +179,7 @@ func dryRunAllow(d *engine.Decision, req *request.Request, e *engine.Engine, req
 	}
 	ok := &authv3.OkHttpResponse{
 		Headers:              make([]*corev3.HeaderValueOption, len(own)),
-		HeadersToRemove:      spoofed(req.Headers, e.HeaderPrefix(), func() []engine.Header { return own }),
+		HeadersToRemove:      spoofed(req.Headers, d.HeaderPrefix(), func() []engine.Header { return own }),
 		ResponseHeadersToAdd: []*corev3.HeaderValueOption{header("x-amzn-requestid", requestID)},
 	}
 	for i, h := range own {
@@ -226,11 +223,11 @@ type rendered struct {
 // so too: those from the cache, and those of requests that waited for a backend call another
 // request made (cache.GetOrFetch reports those as cached). The request whose call fetched the
 // answer gets parts encoded afresh that say cached: false.
-func rendering(d *engine.Decision, e *engine.Engine) (*rendered, error) {
+func rendering(d *engine.Decision) (*rendered, error) {
 	if r, ok := d.Answer.Rendered().(*rendered); ok && d.Cached {
 		return r, nil
 	}
-	own, err := e.UpstreamHeaders(d.Answer)
+	own, err := d.UpstreamHeaders()
 	if err != nil {
 		return nil, fmt.Errorf("upstream headers: %w", err)
 	}

@@ -38,7 +38,7 @@ type Server struct {
 	maxInflight int64
 	inflight    atomic.Int64
 
-	requests sync.Pool // *request.Request, reused when the engine took its Decision back
+	requests sync.Pool // *request.Request, reused once the Decision is released
 }
 
 // Options configure a Server.
@@ -104,18 +104,18 @@ func (s *Server) Check(ctx context.Context, in *authv3.CheckRequest) (resp *auth
 		return deny(d, nil, id), nil
 	}
 	d := s.engine.Decide(ctx, req)
-	// The response is built from the snapshot, the CheckRequest's strings and the cached answer,
-	// never from the memory of d or of the Request struct, so both can go back as soon as the
-	// response exists.
+	// The response is built from d (the snapshot's parts, the cached answer, the engine's
+	// header names it points at) and the CheckRequest's strings, never from the memory of d or
+	// of the Request struct, so both go back as soon as the response exists: a backend call that
+	// outlives this Check works from its own copies.
 	defer func() {
-		if s.engine.Release(d) {
-			*req = request.Request{}
-			s.requests.Put(req)
-		}
+		s.engine.Release(d)
+		*req = request.Request{}
+		s.requests.Put(req)
 	}()
 	id := req.RequestID
 	if d.Outcome == engine.Allow {
-		resp, err := allow(d, req, s.engine, id)
+		resp, err := allow(d, req, id)
 		if err != nil {
 			// Fail closed: the answer cannot be passed upstream as it is.
 			s.log.ErrorContext(ctx, "allow not encodable", "api", d.Api, "authorizer", d.Authorizer, "error", err)

@@ -330,7 +330,7 @@ func TestRenderingKeptFromSecondAllow(t *testing.T) {
 	e, req := allowingEngine(t)
 	for i, wantKept := range []bool{false, true} {
 		d := e.Decide(context.Background(), req)
-		if _, err := allow(d, req, e, "id"); err != nil || d.Answer == nil {
+		if _, err := allow(d, req, "id"); err != nil || d.Answer == nil {
 			t.Fatalf("allow %d: %v %v", i+1, d.Outcome, err)
 		}
 		if kept := d.Answer.Rendered() != nil; kept != wantKept {
@@ -346,7 +346,7 @@ func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
 	var d *engine.Decision
 	for range 2 { // the backend's answer, then the first from the cache, which keeps the parts
 		d = e.Decide(context.Background(), req)
-		if _, err := allow(d, req, e, "id"); err != nil {
+		if _, err := allow(d, req, "id"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -355,7 +355,7 @@ func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
 	}
 	fresh := *d
 	fresh.Cached = false
-	resp, err := allow(&fresh, req, e, "id")
+	resp, err := allow(&fresh, req, "id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,8 +429,10 @@ func TestResponsesOutliveTheirReleasedDecisions(t *testing.T) {
 		check("rest.example.com", "/open", map[string]string{"x-request-id": "r2"}),
 		check("rest.example.com", "/closed", map[string]string{"x-request-id": "r3"}),
 		check("rest.example.com", "/open/deeper/path", map[string]string{"x-request-id": "r4"}),
+		check("rest.example.com", "/closed", map[string]string{"authorization": "t", "x-request-id": "r5"}),
 	}
-	s.Check(ctx, requests[0]) // the backend call: its Decision is not pooled, the next ones are
+	// The first makes the backend call and the last is answered from the cache: every Decision,
+	// that of the backend call included, goes back to the pool.
 	held := make([]*authv3.CheckResponse, len(requests))
 	wires := make([][]byte, len(requests))
 	for i, in := range requests {

@@ -92,7 +92,7 @@ type Handler struct {
 	maxInflight int64
 	inflight    atomic.Int64
 
-	states   sync.Pool // *reqState, reused when the engine took its Decision back
+	states   sync.Pool // *reqState, reused once the Decision is released
 	upstream upstreamCache
 }
 
@@ -204,8 +204,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := h.engine.Decide(ctx, &st.req)
-	// Everything written comes from the snapshot, the cached answer and the request's own
-	// headers, never from d's memory, and it is written before d goes back.
+	// Everything written comes from d (the snapshot's parts, the cached answer, the engine's
+	// header names it points at) and the request's own headers, and it is written before d and
+	// st go back: a backend call that outlives this request works from its own copies, the
+	// header map included.
 	if d.Outcome == engine.Allow {
 		var sent http.Header
 		if st.prefixed {
@@ -219,9 +221,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		writeDeny(w, d, &st.req, st.parts.RequestID)
 	}
-	if h.engine.Release(d) {
-		h.reuse(st)
-	}
+	h.engine.Release(d)
+	h.reuse(st)
 }
 
 // reuse puts st back for the next request, its header map emptied but kept.

@@ -329,6 +329,43 @@ func TestConcurrentRequestsKeepTheirOwnAnswers(t *testing.T) {
 	wg.Wait()
 }
 
+// A proxy that gives up on a slow authorization request (its connection closes) frees the
+// request at once: its memory, header map included, serves the next requests while the backend
+// call it started runs on, and that call still caches the slow identity's own answer.
+func TestBackendCallOutlivesItsRequest(t *testing.T) {
+	f := newFront(t, Options{})
+	conn, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, "GET /pets/1 HTTP/1.1\r\n"+host+"\r\nAuthorization: "+fat.Slow+"\r\nX-Extra: slow\r\nContent-Length: 0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.backend.Calls(fat.Slow) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow call never reached the backend")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	conn.Close() // the proxy gives up: the handler's context is cancelled
+	for i := range 30 {
+		who := fmt.Sprintf("other-%d", i%3)
+		got := f.send(t, "GET /pets/"+who+" HTTP/1.1", host, "Authorization: Bearer "+who, "X-Extra: "+who)
+		if got.status != 200 || got.header.Get("x-authorizer-principal-id") != "caller-"+who {
+			t.Fatalf("%s while the slow call runs: %s", who, got)
+		}
+	}
+	// Joins the slow call, or finds what it cached.
+	got := f.send(t, "GET /pets/2 HTTP/1.1", host, "Authorization: "+fat.Slow)
+	if got.status != 200 || got.header.Get("x-authorizer-principal-id") != "user-slow" {
+		t.Fatalf("slow identity after its call: %s", got)
+	}
+	if n := f.backend.Calls(fat.Slow); n != 1 {
+		t.Fatalf("backend called %d times for the slow identity, want 1", n)
+	}
+}
+
 func TestClientAddressReachesTheBackend(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -28,12 +28,12 @@ const (
 // copies them onto the original request), the request id, and for Envoy the client-sent headers
 // with the prefix that the answer does not set itself, to be removed from the original request.
 // sent is the request's headers when one of them has the prefix, else nil.
+// Everything comes from d and the request: no call back into the engine.
 func (h *Handler) writeAllow(w http.ResponseWriter, d *engine.Decision, sent http.Header, requestID string) error {
-	e := h.engine
 	hd := w.Header()
 	var own []engine.Header
 	if d.Answer != nil { // nil: a NONE route, an allowed preflight, or a dry run the backend did not answer
-		up, err := h.upstream.headers(e, d)
+		up, err := h.upstream.headers(d)
 		if err != nil {
 			return err
 		}
@@ -45,13 +45,13 @@ func (h *Handler) writeAllow(w http.ResponseWriter, d *engine.Decision, sent htt
 	if d.DryRun != engine.Allow {
 		// A denial let through by dry run: the upstream learns what it would have been. A context
 		// key "dry-run" may not hide the mark: the mark is written last.
-		mark := engine.Header{Name: e.HeaderPrefix() + "dry-run", Value: d.DryRun.DryRunName()}
+		mark := d.DryRunHeader()
 		hd[mark.Name] = []string{mark.Value}
 		own = append(own[:len(own):len(own)], mark)
 	}
 	hd[hdrRequestID] = []string{requestID}
 	if sent != nil {
-		if remove := spoofed(sent, e.HeaderPrefix(), own); remove != "" {
+		if remove := spoofed(sent, d.HeaderPrefix(), own); remove != "" {
 			hd[hdrHeadersRemove] = []string{remove}
 		}
 	}
@@ -62,7 +62,7 @@ func (h *Handler) writeAllow(w http.ResponseWriter, d *engine.Decision, sent htt
 
 var zeroLength = []string{"0"}
 
-// upstreamCache keeps each cached answer's upstream headers, built once (Engine.UpstreamHeaders
+// upstreamCache keeps each cached answer's upstream headers, built once (Decision.UpstreamHeaders
 // interns names but builds a slice and the values each time). It is keyed by weak pointers to the
 // answers, so it keeps no answer alive, and an entry goes when its answer is collected. The
 // answer's own slot for a front's rendering (Answer.SetRendered) is the gRPC front's: sharing
@@ -76,16 +76,16 @@ type upstream struct {
 	values  [][]string
 }
 
-func (c *upstreamCache) headers(e *engine.Engine, d *engine.Decision) (*upstream, error) {
+func (c *upstreamCache) headers(d *engine.Decision) (*upstream, error) {
 	if !d.Cached {
 		// An answer just fetched, or not cacheable (TTL 0): a new answer each time.
-		return newUpstream(e, d.Answer)
+		return newUpstream(d)
 	}
 	key := weak.Make(d.Answer)
 	if v, ok := c.m.Load(key); ok {
 		return v.(*upstream), nil
 	}
-	up, err := newUpstream(e, d.Answer)
+	up, err := newUpstream(d)
 	if err != nil {
 		return nil, err
 	}
@@ -95,8 +95,8 @@ func (c *upstreamCache) headers(e *engine.Engine, d *engine.Decision) (*upstream
 	return up, nil
 }
 
-func newUpstream(e *engine.Engine, a *engine.Answer) (*upstream, error) {
-	own, err := e.UpstreamHeaders(a)
+func newUpstream(d *engine.Decision) (*upstream, error) {
+	own, err := d.UpstreamHeaders()
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,6 @@ import (
 
 // A cached answer's upstream headers are built once and shared; the entry goes with the answer.
 func TestUpstreamCacheFollowsTheAnswer(t *testing.T) {
-	f := newFront(t, Options{})
 	var c upstreamCache
 	size := func() (n int) {
 		c.m.Range(func(_, _ any) bool { n++; return true })
@@ -18,15 +17,15 @@ func TestUpstreamCacheFollowsTheAnswer(t *testing.T) {
 	}
 	func() {
 		a := &engine.Answer{PrincipalID: "user-7"}
-		first, err := c.headers(f.engine, &engine.Decision{Answer: a, Cached: true})
+		first, err := c.headers(&engine.Decision{Answer: a, Cached: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _ := c.headers(f.engine, &engine.Decision{Answer: a, Cached: true})
+		again, _ := c.headers(&engine.Decision{Answer: a, Cached: true})
 		if first != again || first.headers[0].Value != "user-7" {
 			t.Fatalf("second lookup built the headers again (%p, %p) or got %v", first, again, first.headers)
 		}
-		fresh, _ := c.headers(f.engine, &engine.Decision{Answer: a, Cached: false})
+		fresh, _ := c.headers(&engine.Decision{Answer: a, Cached: false})
 		if fresh == first {
 			t.Fatal("an answer not from the cache was served the kept headers")
 		}

@@ -76,7 +76,7 @@ func TestDockerfile(t *testing.T) {
 		{name: "static binary", stage: ins, cmd: "RUN", want: regexp.MustCompile(`CGO_ENABLED=0 .*go build `)},
 		{name: "reproducible paths, stripped, versioned", stage: ins, cmd: "RUN", want: regexp.MustCompile(`go build .*-trimpath -ldflags "-s -w -X main\.version=\$\{VERSION\}" .*\./cmd/portcullis$`)},
 		// Without the tag go-control-plane's generated marshalers are not compiled in and the
-		// codec falls back to reflection (see pkg/extauthz/codec.go).
+		// codec falls back to reflection (see pkg/extauthz/wire/codec.go).
 		{name: "vtprotobuf marshalers compiled in", stage: ins, cmd: "RUN", want: regexp.MustCompile(`go build -tags vtprotobuf `)},
 		{name: "runs on distroless static, non-root", stage: final, cmd: "FROM", want: regexp.MustCompile(`^gcr\.io/distroless/static\S*:nonroot$`)},
 		{name: "runs as the nonroot user", stage: final, cmd: "USER", want: regexp.MustCompile(`^(65532(:65532)?|nonroot(:nonroot)?)$`)},

@@ -24,6 +24,7 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/config/kube"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz"
+	"github.com/portcullis-dev/portcullis/pkg/extauthz/wire"
 )
 
 type serveFlags struct {
@@ -164,7 +165,7 @@ func serve(ctx context.Context, f serveFlags, log *slog.Logger) error {
 		return fmt.Errorf("--http-addr: %w", err)
 	}
 
-	if !extauthz.GeneratedMarshalers() {
+	if !wire.GeneratedMarshalers() {
 		log.Warn("built without -tags vtprotobuf: CheckResponses are marshaled by reflection, about twice the CPU of the generated marshalers; build with make build")
 	}
 	gs := extauthz.NewGRPCServer(extauthz.New(eng, extauthz.Options{

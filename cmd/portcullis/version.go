@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 
-	"github.com/portcullis-dev/portcullis/pkg/extauthz"
+	"github.com/portcullis-dev/portcullis/pkg/extauthz/wire"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -30,7 +30,7 @@ func runVersion(_ context.Context, _ []string, io stdio) int {
 // generated (vtprotobuf) marshalers only under the build tag vtprotobuf, which make build sets;
 // a plain go build or go install gets reflection, about twice the CPU per response.
 func codecName() string {
-	if extauthz.GeneratedMarshalers() {
+	if wire.GeneratedMarshalers() {
 		return "vtprotobuf (generated marshalers)"
 	}
 	return "reflection (built without -tags vtprotobuf: build with make build or go build -tags vtprotobuf)"

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/mem"
 
 	"github.com/portcullis-dev/portcullis/pkg/engine"
+	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
+	"github.com/portcullis-dev/portcullis/pkg/extauthz/wire"
 )
 
 // BenchmarkCheck measures the whole Check handler for a cached allow: request facts, routing,
@@ -76,18 +78,18 @@ func benchmarkCheckOn(b *testing.B, effect, cfg string) {
 // all the work of a Check that is Portcullis's rather than gRPC's.
 func BenchmarkCheckWire(b *testing.B) {
 	srv, _ := cachedServer(b, "Allow")
-	in := sidecarCheck()
+	in := extauthztest.Sidecar()
 	in.Attributes.Request.Http.Host, in.Attributes.Request.Http.Path = "rest.example.com", "/closed"
 	in.Attributes.Request.Http.Headers[":authority"], in.Attributes.Request.Http.Headers[":path"] = "rest.example.com", "/closed"
 	in.Attributes.Request.Http.Headers["authorization"] = "Bearer bench-token"
 	in.Attributes.ContextExtensions = nil
-	wire := mustMarshal(b, in)
-	c := Codec()
+	data := mustMarshal(b, in)
+	c := wire.Codec()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
 		req := &authv3.CheckRequest{}
-		if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(wire)}, req); err != nil {
+		if err := c.Unmarshal(mem.BufferSlice{mem.SliceBuffer(data)}, req); err != nil {
 			b.Fatal(err)
 		}
 		resp, _ := srv.Check(ctx, req)

@@ -25,6 +25,7 @@ import (
 	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
+	"github.com/portcullis-dev/portcullis/pkg/extauthz/wire"
 	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
@@ -284,12 +285,12 @@ func TestAllowHasOneMetadataField(t *testing.T) {
 		if err != nil || resp.GetOkResponse() == nil {
 			t.Fatalf("allow %d: %v %v", i+1, resp, err)
 		}
-		wire, err := Codec().Marshal(resp)
+		data, err := wire.Codec().Marshal(resp)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fields := 0
-		parsed := eachField(wire.Materialize(), func(num protowire.Number, _ protowire.Type, _ []byte) bool {
+		parsed := eachField(data.Materialize(), func(num protowire.Number, _ protowire.Type, _ []byte) bool {
 			if num == 4 { // dynamic_metadata
 				fields++
 			}
@@ -299,7 +300,7 @@ func TestAllowHasOneMetadataField(t *testing.T) {
 			t.Fatalf("allow %d: the response does not parse", i+1)
 		}
 		var got authv3.CheckResponse
-		if err := proto.Unmarshal(wire.Materialize(), &got); err != nil {
+		if err := proto.Unmarshal(data.Materialize(), &got); err != nil {
 			t.Fatal(err)
 		}
 		md := got.GetDynamicMetadata().GetFields()
@@ -359,12 +360,12 @@ func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wire, err := Codec().Marshal(resp)
+	data, err := wire.Codec().Marshal(resp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got authv3.CheckResponse
-	if err := proto.Unmarshal(wire.Materialize(), &got); err != nil {
+	if err := proto.Unmarshal(data.Materialize(), &got); err != nil {
 		t.Fatal(err)
 	}
 	if md := got.GetDynamicMetadata().GetFields(); md["cached"] == nil || md["cached"].GetBoolValue() {

@@ -1,10 +1,9 @@
-package extauthz
+package wire
 
 import (
 	"fmt"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/proto" // registers the standard codec used as fallback
 	"google.golang.org/grpc/mem"
@@ -21,22 +20,13 @@ type vtMarshaler interface {
 // Codec returns a gRPC codec that marshals messages with their generated vtprotobuf methods
 // (CheckResponse among them), reads CheckRequests with decodeCheck (go-control-plane generates
 // no vtprotobuf unmarshalers), and falls back to the standard protobuf codec for everything
-// else. It keeps the name "proto", so clients see no difference on the wire. go-control-plane compiles those methods in
-// only under the build tag vtprotobuf, which the Makefile and the Dockerfile set; see
-// GeneratedMarshalers. BenchmarkCodecMarshal compares it with the standard codec on a cached
-// allow's response.
+// else. It keeps the name "proto", so clients see no difference on the wire. go-control-plane
+// compiles those methods in only under the build tag vtprotobuf, which the Makefile and the
+// Dockerfile set; see GeneratedMarshalers. extauthz.NewGRPCServer builds the server with it;
+// BenchmarkCodecMarshal (package extauthz) compares it with the standard codec on a cached
+// allow's and a cached deny's response.
 func Codec() encoding.CodecV2 {
 	return codec{fallback: encoding.GetCodecV2("proto")}
-}
-
-// NewGRPCServer is the gRPC server Portcullis answers Checks on: the production codec (Codec)
-// first, then opts, with srv registered as envoy.service.auth.v3.Authorization. The command and
-// every test that drives the front over gRPC build their server here, so that the tests exercise
-// the codec production uses.
-func NewGRPCServer(srv authv3.AuthorizationServer, opts ...grpc.ServerOption) *grpc.Server {
-	gs := grpc.NewServer(append([]grpc.ServerOption{grpc.ForceServerCodecV2(Codec())}, opts...)...)
-	authv3.RegisterAuthorizationServer(gs, srv)
-	return gs
 }
 
 // GeneratedMarshalers reports whether this binary was built with go-control-plane's vtprotobuf

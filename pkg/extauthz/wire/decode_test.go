@@ -1,4 +1,4 @@
-package extauthz
+package wire
 
 import (
 	"testing"
@@ -9,38 +9,9 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
-)
 
-// sidecarCheck is a CheckRequest as an Envoy sidecar sends it: both peers, the time, the HTTP
-// request with a typical browser's headers, context extensions and empty metadata.
-func sidecarCheck() *authv3.CheckRequest {
-	peer := func(ip string, port uint32) *authv3.AttributeContext_Peer {
-		return &authv3.AttributeContext_Peer{Address: &corev3.Address{Address: &corev3.Address_SocketAddress{
-			SocketAddress: &corev3.SocketAddress{Address: ip, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: port}}}}}
-	}
-	return &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
-		Source:      peer("203.0.113.7", 40122),
-		Destination: peer("10.1.2.3", 8080),
-		Request: &authv3.AttributeContext_Request{
-			Time: &timestamppb.Timestamp{Seconds: 1764547200, Nanos: 123456789},
-			Http: &authv3.AttributeContext_HttpRequest{
-				Id: "12345678901234567890", Method: "GET", Path: "/pets/42?limit=10", Host: "api.example.com",
-				Scheme: "https", Protocol: "HTTP/2", Size: 0,
-				Headers: map[string]string{
-					":authority": "api.example.com", ":method": "GET", ":path": "/pets/42?limit=10", ":scheme": "https",
-					"authorization": "Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl",
-					"user-agent":    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-					"accept":        "application/json", "accept-encoding": "gzip, deflate, br", "accept-language": "en-US,en;q=0.9",
-					"x-forwarded-proto": "https", "x-request-id": "7f0c1e9e-1c1b-4a43-9a8e-2f6b8f1f2a11",
-					"x-forwarded-for": "203.0.113.7", "x-envoy-internal": "true", "cookie": "session=abc; theme=dark",
-				},
-			},
-		},
-		ContextExtensions: map[string]string{"api": "petstore"},
-		MetadataContext:   &corev3.Metadata{},
-	}}
-}
+	"github.com/portcullis-dev/portcullis/pkg/extauthz/extauthztest"
+)
 
 // decodeBoth decodes wire with decodeCheck and with proto.Unmarshal; handled is decodeCheck's
 // answer, and a handled message must be the standard one.
@@ -62,34 +33,34 @@ func decodeBoth(t testing.TB, wire []byte) (handled bool) {
 }
 
 func TestDecodeCheckMatchesStandard(t *testing.T) {
-	withBody := sidecarCheck()
+	withBody := extauthztest.Sidecar()
 	withBody.Attributes.Request.Http.Body, withBody.Attributes.Request.Http.RawBody, withBody.Attributes.Request.Http.Size = "a=1", []byte("a=1"), 3
-	withPeerDetails := sidecarCheck()
+	withPeerDetails := extauthztest.Sidecar()
 	withPeerDetails.Attributes.Source.Principal, withPeerDetails.Attributes.Source.Labels = "spiffe://cluster.local/ns/a/sa/b", map[string]string{"app": "web"}
-	withCert := sidecarCheck()
+	withCert := extauthztest.Sidecar()
 	withCert.Attributes.Source.Certificate = "-----BEGIN%20CERTIFICATE-----%0AMIIBkTCB%2Bw%3D%3D%0A-----END%20CERTIFICATE-----%0A"
-	emptyValues := sidecarCheck()
+	emptyValues := extauthztest.Sidecar()
 	emptyValues.Attributes.Request.Http.Headers[""] = ""
 	emptyValues.Attributes.Request.Http.Headers["x-empty"] = ""
 	emptyValues.Attributes.Request.Http.Query, emptyValues.Attributes.Request.Http.Fragment = "q", "f"
-	metadata := sidecarCheck()
+	metadata := extauthztest.Sidecar()
 	md, _ := structpb.NewStruct(map[string]any{"k": "v"})
 	metadata.Attributes.MetadataContext = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{"envoy.filters.http.jwt_authn": md}}
-	headerMap := sidecarCheck()
+	headerMap := extauthztest.Sidecar()
 	headerMap.Attributes.Request.Http.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{{Key: "k", RawValue: []byte{0xff}}}}
-	pipe := sidecarCheck()
+	pipe := extauthztest.Sidecar()
 	pipe.Attributes.Destination.Address = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: "/run/envoy.sock"}}}
-	namedPort := sidecarCheck()
+	namedPort := extauthztest.Sidecar()
 	namedPort.Attributes.Source.Address.GetSocketAddress().PortSpecifier = &corev3.SocketAddress_NamedPort{NamedPort: "http"}
 	marshal := func(m *authv3.CheckRequest) []byte { return mustMarshal(t, m) }
-	twice := append(marshal(sidecarCheck()), marshal(withPeerDetails)...) // fields merge
+	twice := append(marshal(extauthztest.Sidecar()), marshal(withPeerDetails)...) // fields merge
 	tag := func(num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(nil, num, typ) }
 	tests := []struct {
 		name    string
 		wire    []byte
 		handled bool // read by decodeCheck rather than left to the standard decoder
 	}{
-		{"sidecar request", marshal(sidecarCheck()), true},
+		{"sidecar request", marshal(extauthztest.Sidecar()), true},
 		{"with a body", marshal(withBody), true},
 		{"peer labels and principal", marshal(withPeerDetails), true},
 		{"client certificate (include_peer_certificate)", marshal(withCert), true},
@@ -107,7 +78,7 @@ func TestDecodeCheckMatchesStandard(t *testing.T) {
 		{"size as bytes", nested(protowire.AppendString(tag(9, protowire.BytesType), "x"), 1, 4, 2), false},
 		{"path not UTF-8", nested(protowire.AppendString(tag(4, protowire.BytesType), "/\xff"), 1, 4, 2), false},
 		{"header value not UTF-8", nested(protowire.AppendString(tag(2, protowire.BytesType), "\xc3"), 1, 4, 2, 3), false},
-		{"truncated", marshal(sidecarCheck())[:57], false},
+		{"truncated", marshal(extauthztest.Sidecar())[:57], false},
 		{"group wire type", append(tag(1, protowire.StartGroupType), tag(1, protowire.EndGroupType)...), false},
 	}
 	for _, tc := range tests {
@@ -123,7 +94,7 @@ func TestDecodeCheckMatchesStandard(t *testing.T) {
 // still reads a path that is not UTF-8 leniently.
 func TestCodecUnmarshalCheck(t *testing.T) {
 	for name, wire := range map[string][]byte{
-		"fast":     mustMarshal(t, sidecarCheck()),
+		"fast":     mustMarshal(t, extauthztest.Sidecar()),
 		"standard": mustMarshal(t, &authv3.CheckRequest{Attributes: &authv3.AttributeContext{MetadataContext: &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{"f": {}}}}}),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -168,7 +139,7 @@ func mustMarshal(t testing.TB, m proto.Message) []byte {
 // FuzzDecodeCheck: whatever decodeCheck reads, proto.Unmarshal reads the same; whatever it
 // does not, it leaves to it.
 func FuzzDecodeCheck(f *testing.F) {
-	f.Add(mustMarshal(f, sidecarCheck()))
+	f.Add(mustMarshal(f, extauthztest.Sidecar()))
 	f.Add(mustMarshal(f, envoyCheck("/a", map[string]string{"authorization": "Bearer x"})))
 	f.Add([]byte{0x0a, 0x02, 0x22, 0x00})
 	f.Fuzz(func(t *testing.T, wire []byte) {
@@ -182,7 +153,7 @@ func FuzzDecodeCheckFields(f *testing.F) {
 	f.Add("GET", "/pets/42?x=1", "authorization", "Bearer t", "api", int64(-1))
 	f.Add("", "", "", "", "", int64(0))
 	f.Fuzz(func(t *testing.T, method, path, key, value, ext string, size int64) {
-		m := sidecarCheck()
+		m := extauthztest.Sidecar()
 		h := m.Attributes.Request.Http
 		h.Method, h.Path, h.Size = method, path, size
 		h.Headers[key] = value
@@ -199,7 +170,7 @@ func FuzzDecodeCheckFields(f *testing.F) {
 
 // BenchmarkDecodeCheck compares decodeCheck with proto.Unmarshal on a sidecar's CheckRequest.
 func BenchmarkDecodeCheck(b *testing.B) {
-	wire := mustMarshal(b, sidecarCheck())
+	wire := mustMarshal(b, extauthztest.Sidecar())
 	b.Run("portcullis", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

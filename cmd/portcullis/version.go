@@ -28,7 +28,7 @@ func runVersion(_ context.Context, _ []string, io stdio) int {
 
 // codecName says which CheckResponse marshalers this binary has. go-control-plane compiles its
 // generated (vtprotobuf) marshalers only under the build tag vtprotobuf, which make build sets;
-// a plain go build or go install gets reflection, about twice the CPU per response.
+// a plain go build or go install gets reflection, slower per response (BenchmarkCodecMarshal).
 func codecName() string {
 	if wire.GeneratedMarshalers() {
 		return "vtprotobuf (generated marshalers)"

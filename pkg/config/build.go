@@ -125,7 +125,7 @@ func (c *compiler) authorizer(a *v1alpha1.Authorizer) *Authorizer {
 	ca := &Authorizer{
 		Name:     name,
 		UID:      spec.Hash(),
-		Type:     spec.Type,
+		Type:     authorizerTypes[spec.Type],
 		Identity: ex,
 		TTL:      time.Duration(*spec.ResultTTLInSeconds) * time.Second,
 		Simple:   spec.EnableSimpleResponses,
@@ -183,7 +183,7 @@ func (c *compiler) api(a *v1alpha1.Api, snap *Snapshot) *Api {
 	}
 	ca := &Api{
 		Name:           c.set.id(a),
-		Protocol:       spec.Protocol,
+		Protocol:       protocolOf(spec.Protocol),
 		Region:         spec.Region,
 		AccountID:      spec.AccountID,
 		APIID:          spec.APIID,

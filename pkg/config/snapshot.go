@@ -39,7 +39,7 @@ type wildcardHost struct {
 // Api is an Api compiled for lookups.
 type Api struct {
 	Name           string
-	Protocol       string
+	Protocol       Protocol
 	Region         string
 	AccountID      string
 	APIID          string
@@ -85,7 +85,7 @@ type Authorizer struct {
 	// UID is the name and the spec's hash: it changes whenever the spec changes, so cached
 	// answers of an older spec are not reused, and two authorizers never share answers.
 	UID        string
-	Type       string
+	Type       AuthorizerType
 	Identity   *identity.Extractor
 	Validation *regexp.Regexp // anchored; nil when none
 	TTL        time.Duration
@@ -97,7 +97,7 @@ type Authorizer struct {
 // EffectivePayloadVersion is the event format sent for requests to api (see
 // v1alpha1.EffectivePayloadFormatVersion).
 func (a *Authorizer) EffectivePayloadVersion(api *Api) string {
-	return v1alpha1.EffectivePayloadFormatVersion(a.Spec, api.Protocol)
+	return v1alpha1.EffectivePayloadFormatVersion(a.Spec, api.Protocol.String())
 }
 
 // ApiByName returns the Api named name.

@@ -84,7 +84,7 @@ func (e *Engine) newBackendCall(req *request.Request, t *target, id *identified,
 	c.http.Headers = maps.Clone(req.Headers)
 	c.http.ContextExtensions = nil // read by resolve only, never by an event
 	c.req = authorizer.Request{
-		Type:           a.Type,
+		Type:           a.Type.String(),
 		PayloadVersion: a.EffectivePayloadVersion(api),
 		MethodArn:      strings.Clone(t.methodArn), // its bytes are the pooled state's
 		Token:          id.token,

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/policy"
 	"github.com/portcullis-dev/portcullis/pkg/routes"
@@ -84,7 +85,7 @@ func (o Outcome) HTTPStatus() int {
 // Decision is the result of one request, with what the fronts and the logs need.
 type Decision struct {
 	Outcome     Outcome
-	Protocol    string // the Api's protocol, REST or HTTP (Responses render its bodies)
+	Protocol    config.Protocol // the Api's protocol, REST or HTTP (Responses render its bodies)
 	Api         string
 	Authorizer  string
 	Route       string // "GET /pets/{petId}"

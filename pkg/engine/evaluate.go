@@ -3,6 +3,7 @@ package engine
 import (
 	"net/netip"
 
+	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/policy"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
@@ -10,7 +11,7 @@ import (
 // evaluate decides the request from the identity's answer: route scopes first (JWT), then the
 // simple response or the policy against this request's methodArn.
 func (e *Engine) evaluate(req *request.Request, t *target, ans *Answer, d *Decision) {
-	if len(t.route.Scopes) > 0 && t.authorizer.Type == "JWT" && !holdsAny(ans.Scopes(), t.route.Scopes) {
+	if len(t.route.Scopes) > 0 && t.authorizer.Type == config.JWTAuthorizer && !holdsAny(ans.Scopes(), t.route.Scopes) {
 		// No statement decided: the log must not name statement 0.
 		d.Outcome, d.Err, d.Policy = ImplicitDeny, errScopes, policy.Result{Decision: policy.ImplicitDeny, Statement: -1}
 		return

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/identity"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 )
@@ -22,7 +23,7 @@ func (e *Engine) identify(req *request.Request, t *target, d *Decision, id *iden
 	vars := contextVars{req: req, t: t}
 	values, missing := a.Identity.Extract(id.values[:0], req, t.api.StageVariables, vars.lookup)
 	id.values = values
-	if missing != identity.NoneMissing && !(a.Type == "REQUEST" && a.TTL == 0) {
+	if missing != identity.NoneMissing && !(a.Type == config.RequestAuthorizer && a.TTL == 0) {
 		d.Outcome, d.Err = Unauthorized, errMissingIdentity
 		return false
 	}
@@ -33,13 +34,13 @@ func (e *Engine) identify(req *request.Request, t *target, d *Decision, id *iden
 		}
 	}
 	switch a.Type {
-	case "TOKEN":
+	case config.TokenAuthorizer:
 		id.token = values[0]
 		if a.Validation != nil && !a.Validation.MatchString(id.token) {
 			d.Outcome, d.Err = Unauthorized, errIdentityInvalid
 			return false
 		}
-	case "JWT":
+	case config.JWTAuthorizer:
 		id.token = identity.BearerToken(values[0])
 		if id.token == "" {
 			d.Outcome, d.Err = Unauthorized, errMissingIdentity

@@ -90,7 +90,7 @@ func (e *Engine) resolve(snap *config.Snapshot, req *request.Request, t *target,
 	}
 	if t.authorizer != nil {
 		d.Authorizer = t.authorizer.Name
-		d.JWT = t.authorizer.Type == "JWT"
+		d.JWT = t.authorizer.Type == config.JWTAuthorizer
 	}
 	return true
 }

@@ -196,7 +196,7 @@ func (e *Engine) Invalidate(ctx context.Context, authorizer string, identityValu
 // and an authorizer may guard several.
 func identityKeys(snap *config.Snapshot, a *config.Authorizer, values []string) [][32]byte {
 	values = append([]string(nil), values...)
-	if a.Type == "JWT" && len(values) > 0 {
+	if a.Type == config.JWTAuthorizer && len(values) > 0 {
 		values[0] = identity.BearerToken(values[0])
 	}
 	apis := snap.Apis()

@@ -376,7 +376,7 @@ func TestKeptRenderingOnlyForCachedAllows(t *testing.T) {
 // Denials share their constant parts; each keeps its own request id, and building one never
 // changes the parts another response holds.
 func TestDenialsShareOnlyConstantParts(t *testing.T) {
-	d := &engine.Decision{Outcome: engine.Unauthorized, Protocol: "REST", JWT: true}
+	d := &engine.Decision{Outcome: engine.Unauthorized, Protocol: config.REST, JWT: true}
 	first := deny(d, nil, "req-1")
 	second := deny(d, nil, "req-2")
 	ids := func(r *authv3.CheckResponse) []string {
@@ -407,7 +407,7 @@ func TestDenialsShareOnlyConstantParts(t *testing.T) {
 	}{
 		{engine.Decision{Outcome: engine.Allow}, int32(codes.Unavailable), 500},        // never a weaker answer
 		{engine.Decision{Outcome: engine.Outcome(200)}, int32(codes.Unavailable), 500}, // outside the table
-		{engine.Decision{Outcome: engine.MissingToken, Protocol: "HTTP", Responses: httpSet}, int32(codes.PermissionDenied), 404},
+		{engine.Decision{Outcome: engine.MissingToken, Protocol: config.HTTP, Responses: httpSet}, int32(codes.PermissionDenied), 404},
 		{engine.Decision{Outcome: engine.URITooLong}, int32(codes.InvalidArgument), 414},
 	} {
 		r := deny(&tc.d, nil, "x")

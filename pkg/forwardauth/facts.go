@@ -150,17 +150,8 @@ var commonLower = func() map[string]string {
 // requestIDOf is the proxy's x-request-id when it can be echoed in a header as it is, else a
 // fresh UUID: one request has one id, in the backend's event, the answer and the decision log.
 func requestIDOf(hd http.Header) string {
-	id := ""
-	if vs := hd["X-Request-Id"]; len(vs) == 1 {
-		id = vs[0]
+	if vs := hd["X-Request-Id"]; len(vs) == 1 && request.SafeID(vs[0]) {
+		return vs[0]
 	}
-	if id == "" || len(id) > 200 {
-		return uuid.NewString()
-	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c < 0x21 || c > 0x7e {
-			return uuid.NewString()
-		}
-	}
-	return id
+	return uuid.NewString()
 }

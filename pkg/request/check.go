@@ -65,7 +65,7 @@ func FromCheckInto(r *Request, req *authv3.CheckRequest, now time.Time) error {
 		Headers:           headers,
 		SourceIP:          attrs.GetSource().GetAddress().GetSocketAddress().GetAddress(),
 		Certificate:       attrs.GetSource().GetCertificate(),
-		RequestID:         requestID(h, headers),
+		RequestID:         requestID(headers),
 		ContextExtensions: attrs.GetContextExtensions(),
 		Time:              now,
 	}
@@ -100,11 +100,10 @@ func checkPseudoHeaders(h *authv3.AttributeContext_HttpRequest, headers map[stri
 // header and the decision log: the client's or Envoy's x-request-id, else the id attribute
 // (Envoy's random stream id), else a fresh UUID. An id that could not be echoed in a header as
 // it is (control characters, spaces, over 200 bytes) is replaced, not cleaned.
-func requestID(h *authv3.AttributeContext_HttpRequest, headers map[string]string) string {
+func requestID(headers map[string]string) string {
+	// Envoy's id attribute is its stream's number, not a request id: API Gateway makes a UUID
+	// when the client sends none, and so do we.
 	if id := headers["x-request-id"]; SafeID(id) {
-		return id
-	}
-	if id := h.GetId(); SafeID(id) {
 		return id
 	}
 	return uuid.NewString()
@@ -112,7 +111,7 @@ func requestID(h *authv3.AttributeContext_HttpRequest, headers map[string]string
 
 // ID is the request id of a CheckRequest's HTTP attributes h, for a request that could not be
 // read (and so has no Request): the same choice as Request.RequestID.
-func ID(h *authv3.AttributeContext_HttpRequest) string { return requestID(h, h.GetHeaders()) }
+func ID(h *authv3.AttributeContext_HttpRequest) string { return requestID(h.GetHeaders()) }
 
 // SafeID reports whether id can be used as a request id as it is: not empty, at most 200
 // bytes of visible ASCII.

@@ -130,11 +130,11 @@ func TestFromCheckFields(t *testing.T) {
 			},
 		},
 		{
-			name: "request ID falls back to the stream ID",
+			name: "without x-request-id, a fresh UUID, not Envoy's stream id",
 			edit: func(h *authv3.AttributeContext_HttpRequest) { delete(h.Headers, "x-request-id") },
 			check: func(t *testing.T, r *Request) {
-				if r.RequestID != "envoy-stream-id" {
-					t.Errorf("RequestID = %q, want envoy-stream-id", r.RequestID)
+				if _, err := uuid.Parse(r.RequestID); err != nil {
+					t.Errorf("RequestID = %q, want a fresh UUID", r.RequestID)
 				}
 			},
 		},
@@ -275,14 +275,19 @@ func TestFromCheckIntoOverwritesEverything(t *testing.T) {
 	if err := FromCheckInto(used, in, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	// Without x-request-id each read makes a fresh id: the old one must not survive.
+	if used.RequestID == "old-id" || used.RequestID == "" {
+		t.Fatalf("reused Request kept request id %q", used.RequestID)
+	}
+	want.RequestID = used.RequestID
 	if !reflect.DeepEqual(used, want) {
 		t.Fatalf("reused Request:\n%+v\nwant\n%+v", used, want)
 	}
 }
 
 // TestRequestIDIsOneSafeValue: the request id is echoed in a header and sent to the backend, so
-// it is x-request-id only when that can be echoed as it is; else Envoy's id attribute; else a
-// fresh UUID, made once, so that event, header and log agree.
+// it is x-request-id only when that can be echoed as it is, else a fresh UUID (never Envoy's id
+// attribute, its stream's number), made once, so that event, header and log agree.
 func TestRequestIDIsOneSafeValue(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -290,7 +295,8 @@ func TestRequestIDIsOneSafeValue(t *testing.T) {
 		want       string // "": a fresh UUID
 	}{
 		{"x-request-id", "abc-123", "stream", "abc-123"},
-		{"CR LF in x-request-id", "evil\r\nx: y", "stream", "stream"},
+		{"CR LF in x-request-id", "evil\r\nx: y", "stream", ""},
+		{"the id attribute is not the request id", "", "stream", ""},
 		{"space in x-request-id", "a b", "", ""},
 		{"x-request-id over 200 bytes", strings.Repeat("a", 201), "", ""},
 		{"none", "", "", ""},

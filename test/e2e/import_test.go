@@ -149,7 +149,7 @@ func TestImportedDefinitionDecidesAsTheSource(t *testing.T) {
 // an input cannot be read (nothing is written).
 func TestImportExitCodes(t *testing.T) {
 	good := filepath.Join("..", "import", "written", "rest-export.yaml")
-	template := filepath.Join("..", "import", "samcli", "cfn-apigw-v1.yaml")
+	template := filepath.Join("..", "import", "written", "intrinsics.yaml")
 	bad := filepath.Join("..", "import", "bad", "ref-loop.json")
 
 	stdout, stderr, code := runCLI(t, "", "import", good, "--region", "us-east-1", "--account-id", "123456789012")
@@ -158,13 +158,15 @@ func TestImportExitCodes(t *testing.T) {
 	}
 
 	stdout, stderr, code = runCLI(t, "", "import", template)
-	if code != 1 || !strings.Contains(stdout, "<unresolved: AuthorizerFunction.Arn>") ||
-		!strings.Contains(stderr, "cfn-apigw-v1.yaml:62: unresolved AuthorizerFunction.Arn") ||
-		!strings.Contains(stderr, "import again with --set AuthorizerFunction.Arn=VALUE") {
+	if code != 1 || !strings.Contains(stdout, "<unresolved: Fn.Arn>") ||
+		!strings.Contains(stderr, "intrinsics.yaml:30: unresolved Fn.Arn") ||
+		!strings.Contains(stderr, "import again with --set Fn.Arn=VALUE") {
 		t.Fatalf("unresolved import: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	_, stderr, code = runCLI(t, "", "import", template, "--region", "us-east-1", "--account-id", "123456789012",
-		"--set", "RestApiLambdaAuth=abc123", "--set", "AuthorizerFunction.Arn=arn:aws:lambda:us-east-1:123456789012:function:auth")
+		"--set", "Api=abc123", "--set", "Stage=prod",
+		"--set", "Fn.Arn=arn:aws:lambda:us-east-1:123456789012:function:auth",
+		"--set", "Other.Arn=arn:aws:lambda:us-east-1:123456789012:function:other")
 	if code != 0 {
 		t.Fatalf("import with --set: exit %d\n%s", code, stderr)
 	}

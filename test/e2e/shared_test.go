@@ -328,39 +328,9 @@ func TestSharedCacheStoreDownAndBack(t *testing.T) {
 	}
 }
 
-// silentStore accepts connections and never answers.
-func silentStore(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "redis://" + l.Addr().String()
-}
-
 func TestSharedCacheSilentStoreIsBoundedByTheTimeout(t *testing.T) {
 	s := newSharedSetup(t)
-	inst := start(t, "--config", s.config, "--shared-cache-url", silentStore(t),
+	inst := start(t, "--config", s.config, "--shared-cache-url", sharedtest.Silent(t),
 		"--shared-cache-secret-file", s.secret, "--shared-cache-timeout", "100ms")
 	// A miss reads the store (100ms), calls the backend, writes the store (100ms): the two store
 	// calls bound what the store adds; the breaker then stops asking.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -146,39 +145,9 @@ func TestRefusedValuesAreCountedMisses(t *testing.T) {
 	}
 }
 
-// silentStore accepts connections and never answers.
-func silentStore(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "redis://" + l.Addr().String()
-}
-
 func TestSilentStoreIsAMissWithinTheTimeout(t *testing.T) {
 	const timeout = 50 * time.Millisecond
-	tier := newTier(t, silentStore(t), testSecret, func(o *Options) { o.Timeout = timeout; o.BreakerFailures = 1000 })
+	tier := newTier(t, sharedtest.Silent(t), testSecret, func(o *Options) { o.Timeout = timeout; o.BreakerFailures = 1000 })
 	ctx := context.Background()
 	for i := 0; i < 5; i++ {
 		start := time.Now()
@@ -201,7 +170,7 @@ func TestSilentStoreIsAMissWithinTheTimeout(t *testing.T) {
 
 func TestBreakerStopsWaitingAndRetries(t *testing.T) {
 	const timeout = 50 * time.Millisecond
-	tier := newTier(t, silentStore(t), testSecret, func(o *Options) {
+	tier := newTier(t, sharedtest.Silent(t), testSecret, func(o *Options) {
 		o.Timeout, o.BreakerFailures, o.BreakerCooldown = timeout, 3, 500*time.Millisecond
 	})
 	ctx := context.Background()

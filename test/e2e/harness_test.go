@@ -5,8 +5,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -21,27 +19,13 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/portcullis-dev/portcullis/test/testenv"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "portcullis-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "portcullis")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/portcullis")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building portcullis:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunWithPortcullis(m, &binary) }
 
 // instance is one running portcullis process.
 type instance struct {
@@ -92,13 +76,8 @@ func start(t *testing.T, args ...string) *instance {
 		for sc.Scan() {
 			line := sc.Text()
 			inst.logs.add(line)
-			var rec struct{ Msg, GRPCAddr, HTTPAddr string }
-			var raw map[string]any
-			if json.Unmarshal([]byte(line), &raw) == nil && raw["msg"] == "serving" {
-				rec.GRPCAddr, _ = raw["grpc_addr"].(string)
-				rec.HTTPAddr, _ = raw["http_addr"].(string)
-				fa, _ := raw["forward_auth_addr"].(string)
-				addrs <- [3]string{rec.GRPCAddr, rec.HTTPAddr, fa}
+			if s, ok := testenv.ParseServing(line); ok {
+				addrs <- [3]string{s.GRPCAddr, s.HTTPAddr, s.ForwardAuthAddr}
 			}
 		}
 	}()

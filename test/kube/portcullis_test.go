@@ -3,13 +3,9 @@ package kube
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,27 +15,13 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/portcullis-dev/portcullis/test/testenv"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "portcullis-kube")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "portcullis")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/portcullis")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building portcullis:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testenv.RunWithPortcullis(m, &binary) }
 
 // portcullis is one running `portcullis serve --config-source kubernetes`.
 type portcullis struct {
@@ -57,11 +39,8 @@ func startPortcullis(t *testing.T, c *cluster, args ...string) *portcullis {
 	p := &portcullis{}
 	addrs := make(chan [2]string, 1)
 	out := &lines{onLine: func(line string) {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "serving" {
-			g, _ := rec["grpc_addr"].(string)
-			h, _ := rec["http_addr"].(string)
-			addrs <- [2]string{g, h}
+		if s, ok := testenv.ParseServing(line); ok {
+			addrs <- [2]string{s.GRPCAddr, s.HTTPAddr}
 		}
 	}}
 	p.process = startProcessWith(t, "portcullis", out, binary, all...)

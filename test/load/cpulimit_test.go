@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/portcullis-dev/portcullis/test/load/loadkit"
 )
 
 // The CPU-limited rounds stand on this: a process moved into a cap's cgroup is held to its
@@ -39,14 +41,14 @@ func TestCPUCapThrottlesAndCleansUp(t *testing.T) {
 	if err := c.set(0.1); err != nil {
 		t.Skipf("cannot set a quota on %s: %v", c.dir, err)
 	}
-	cpu0, _ := processCPU(spin.Process.Pid)
+	cpu0, _ := loadkit.ProcessCPU(spin.Process.Pid)
 	p0, t0, err := c.throttling()
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)
 	p1, t1, _ := c.throttling()
-	cpu1, _ := processCPU(spin.Process.Pid)
+	cpu1, _ := loadkit.ProcessCPU(spin.Process.Pid)
 	if t1-t0 == 0 || p1-p0 == 0 {
 		t.Fatalf("a spinning process at 0.1 CPU was never throttled: %d of %d periods", t1-t0, p1-p0)
 	}

@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +25,8 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/portcullis-dev/portcullis/test/load/loadkit"
 )
 
 func main() {
@@ -129,10 +130,13 @@ func run(o options) error {
 	if out, err := exec.Command("go", "build", "-o", noopBin, "./test/load/noop").CombinedOutput(); err != nil {
 		return fmt.Errorf("building the no-op server: %v\n%s", err, out)
 	}
-	authz := startAuthorizer()
-	defer authz.Close()
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(loadConfig, "AUTHZ_URL", "http://"+authz.Addr+"/")), 0o600); err != nil {
+	authz, err := loadkit.StartAuthorizer()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = authz.Close() }()
+	cfg, err := loadkit.WriteConfig(dir, authz)
+	if err != nil {
 		return err
 	}
 
@@ -562,7 +566,7 @@ func drive(ghz, name, addr string, pid int, d time.Duration, c, conns, rps int) 
 	if rps > 0 {
 		args = append(args, "--rps", strconv.Itoa(rps))
 	}
-	cpu0, err := processCPU(pid)
+	cpu0, err := loadkit.ProcessCPU(pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -571,7 +575,7 @@ func drive(ghz, name, addr string, pid int, d time.Duration, c, conns, rps int) 
 	if err != nil {
 		return result{}, fmt.Errorf("ghz: %v", err)
 	}
-	cpu1, err := processCPU(pid)
+	cpu1, err := loadkit.ProcessCPU(pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -613,61 +617,3 @@ func clientCPU(cmd *exec.Cmd, checks int) float64 {
 	ps := cmd.ProcessState
 	return float64(ps.UserTime()+ps.SystemTime()) / float64(checks) / float64(time.Microsecond)
 }
-
-// processCPU returns the user+system CPU time the process has used, from /proc.
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	const clockTicks = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
-}
-
-type authorizerServer struct {
-	*http.Server
-	Addr string
-}
-
-// startAuthorizer serves an HTTP Lambda-authorizer that allows everything for the load token.
-func startAuthorizer() *authorizerServer {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"principalId":"load-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
-			`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*"}]},` +
-			`"context":{"tenant":"acme","plan":"gold"}}`))
-	})}
-	go func() { _ = srv.Serve(lis) }()
-	return &authorizerServer{Server: srv, Addr: lis.Addr().String()}
-}
-
-const loadConfig = `
-apiVersion: portcullis.dev/v1alpha1
-kind: Authorizer
-metadata: {name: tokens}
-spec:
-  type: TOKEN
-  identitySource: method.request.header.Authorization
-  resultTtlInSeconds: 3600
-  http: {url: "AUTHZ_URL"}
----
-apiVersion: portcullis.dev/v1alpha1
-kind: Api
-metadata: {name: petstore}
-spec:
-  region: us-east-1
-  accountId: "123456789012"
-  apiId: a1b2c3d4e5
-  stage: prod
-  hosts: [api.example.com]
-  defaultAuthorizer: tokens
-  routes:
-    - {path: "/pets/{petId}", methods: [GET]}
-`

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/portcullis-dev/portcullis/test/load/loadkit"
 )
 
 // nativeReport is what the native client prints, as JSON, for the parent to read.
@@ -119,7 +121,7 @@ func driveNative(name, addr string, pid int, d time.Duration, c, conns, rps int)
 	if err != nil {
 		return result{}, err
 	}
-	cpu0, err := processCPU(pid)
+	cpu0, err := loadkit.ProcessCPU(pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -128,7 +130,7 @@ func driveNative(name, addr string, pid int, d time.Duration, c, conns, rps int)
 	if err != nil {
 		return result{}, fmt.Errorf("native client: %v", err)
 	}
-	cpu1, err := processCPU(pid)
+	cpu1, err := loadkit.ProcessCPU(pid)
 	if err != nil {
 		return result{}, err
 	}

@@ -17,14 +17,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/portcullis-dev/portcullis/test/load/loadkit"
 )
 
 // maxCPURatio is the target: server CPU per cached allow over the bare server's.
@@ -100,17 +100,18 @@ type result struct {
 }
 
 func run(bin string, extra []string, d time.Duration, rounds, c int, pin bool) error {
-	authz, err := startAuthorizer()
+	authz, err := loadkit.StartAuthorizer()
 	if err != nil {
 		return err
 	}
+	defer func() { _ = authz.Close() }()
 	dir, err := os.MkdirTemp("", "forwardauth-load")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(loadConfig, "AUTHZ_URL", "http://"+authz)), 0o600); err != nil {
+	cfg, err := loadkit.WriteConfig(dir, authz)
+	if err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -219,7 +220,7 @@ func drive(s *server, d time.Duration, c, rps int) (result, error) {
 		"X-Original-URI: /pets/42?limit=10\r\nAuthorization: Bearer load-token\r\nUser-Agent: load\r\n" +
 		"X-Forwarded-For: 203.0.113.7\r\nX-Request-Id: 7f0c1e9e-1c1b-4a43-9a8e-2f6b8f1f2a11\r\n\r\n"
 	var count, errs atomic.Int64
-	cpu0, err := processCPU(s.cmd.Process.Pid)
+	cpu0, err := loadkit.ProcessCPU(s.cmd.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -267,7 +268,7 @@ func drive(s *server, d time.Duration, c, rps int) (result, error) {
 	}
 	wg.Wait()
 	took := time.Since(start)
-	cpu1, err := processCPU(s.cmd.Process.Pid)
+	cpu1, err := loadkit.ProcessCPU(s.cmd.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -362,36 +363,6 @@ func stop(cmd *exec.Cmd) {
 	}
 }
 
-// processCPU returns the user+system CPU time the process has used, from /proc.
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	const clockTicks = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
-}
-
-// startAuthorizer serves an HTTP Lambda authorizer allowing the load token; it is called once.
-func startAuthorizer() (string, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	go func() { _ = http.Serve(lis, http.HandlerFunc(serveAllow)) }()
-	return lis.Addr().String(), nil
-}
-
-// serveAllow answers every authorizer event with the load token's allow.
-func serveAllow(w http.ResponseWriter, _ *http.Request) {
-	_, _ = w.Write([]byte(`{"principalId":"load-user","policyDocument":{"Version":"2012-10-17","Statement":[` +
-		`{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/prod/*"}]},` +
-		`"context":{"tenant":"acme","plan":"gold"}}`))
-}
-
 func median(rs []result, f func(result) float64) float64 {
 	v := make([]float64, len(rs))
 	for i, r := range rs {
@@ -416,27 +387,3 @@ func ratios(a, b []result, f func(result) float64) []float64 {
 	}
 	return out
 }
-
-const loadConfig = `
-apiVersion: portcullis.dev/v1alpha1
-kind: Authorizer
-metadata: {name: tokens}
-spec:
-  type: TOKEN
-  identitySource: method.request.header.Authorization
-  resultTtlInSeconds: 3600
-  http: {url: "AUTHZ_URL"}
----
-apiVersion: portcullis.dev/v1alpha1
-kind: Api
-metadata: {name: petstore}
-spec:
-  region: us-east-1
-  accountId: "123456789012"
-  apiId: a1b2c3d4e5
-  stage: prod
-  hosts: [api.example.com]
-  defaultAuthorizer: tokens
-  routes:
-    - {path: "/pets/{petId}", methods: [GET]}
-`

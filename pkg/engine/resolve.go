@@ -7,6 +7,7 @@ import (
 	"github.com/portcullis-dev/portcullis/api/v1alpha1"
 	"github.com/portcullis-dev/portcullis/pkg/arn"
 	"github.com/portcullis-dev/portcullis/pkg/config"
+	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/request"
 	"github.com/portcullis-dev/portcullis/pkg/routes"
 )
@@ -101,6 +102,24 @@ func (e *Engine) findApi(snap *config.Snapshot, req *request.Request) *config.Ap
 		return snap.ApiByName(name)
 	}
 	return snap.ApiForHost(req.Host)
+}
+
+// ResponsesFor returns the gateway responses of the Api a request that could not be read was
+// for, so that its 400 or 429 is answered as that Api answers: the Api named apiName (the api
+// context extension), else the one serving authority. nil (the built-in answers) when there is
+// none.
+func (e *Engine) ResponsesFor(apiName, authority string) *gatewayresponse.Set {
+	snap := e.snap.Load()
+	var api *config.Api
+	if apiName != "" {
+		api = snap.ApiByName(apiName)
+	} else {
+		api = snap.ApiForHost(request.HostOf(authority))
+	}
+	if api == nil {
+		return nil
+	}
+	return api.Responses
 }
 
 // stripBasePath removes base ("" or "/v1") from path; a path outside the base matches nothing.

@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/propagation"
 
-	"github.com/portcullis-dev/portcullis/pkg/config"
 	"github.com/portcullis-dev/portcullis/pkg/engine"
 	"github.com/portcullis-dev/portcullis/pkg/gatewayresponse"
 	"github.com/portcullis-dev/portcullis/pkg/request"
@@ -134,22 +131,8 @@ func requestID(in *authv3.CheckRequest) string {
 }
 
 // responsesFor finds the gateway responses of the Api a request that could not be decided names
-// (its api context extension) or is sent to (its host), so that its 400 or 429 is answered as
-// that Api answers; nil (the built-in answers) when there is none.
+// (its api context extension) or is sent to (its host).
 func (s *Server) responsesFor(in *authv3.CheckRequest) *gatewayresponse.Set {
-	snap := s.engine.Snapshot()
-	var api *config.Api
-	if name := in.GetAttributes().GetContextExtensions()["api"]; name != "" {
-		api = snap.ApiByName(name)
-	} else {
-		host := strings.ToLower(in.GetAttributes().GetRequest().GetHttp().GetHost())
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		api = snap.ApiForHost(strings.TrimSuffix(host, "."))
-	}
-	if api == nil {
-		return nil
-	}
-	return api.Responses
+	a := in.GetAttributes()
+	return s.engine.ResponsesFor(a.GetContextExtensions()["api"], a.GetRequest().GetHttp().GetHost())
 }

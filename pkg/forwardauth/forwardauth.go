@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -236,21 +235,11 @@ func (h *Handler) reuse(st *reqState) {
 var errOverloaded = errors.New("more forward-auth requests in flight than --max-inflight")
 
 // responsesFor finds the gateway responses of the Api a request that could not be decided was
-// for, by the host its mode reads, so that a 400 or a 429 is the Api's own answer too.
+// for, by the host its mode reads.
 func (h *Handler) responsesFor(r *http.Request) *gatewayresponse.Set {
 	host := r.Host
-	if h.mode == ModeXForwarded {
-		if v := r.Header.Get("X-Forwarded-Host"); v != "" {
-			host = v
-		}
+	if v := r.Header.Get("X-Forwarded-Host"); v != "" && h.mode == ModeXForwarded {
+		host = v
 	}
-	host = strings.ToLower(host)
-	if hp, _, err := net.SplitHostPort(host); err == nil {
-		host = hp
-	}
-	api := h.engine.Snapshot().ApiForHost(strings.TrimSuffix(host, "."))
-	if api == nil {
-		return nil
-	}
-	return api.Responses
+	return h.engine.ResponsesFor("", host)
 }

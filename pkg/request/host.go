@@ -21,6 +21,16 @@ func hostOf(authority string) (string, error) {
 	return strings.ToLower(host), nil
 }
 
+// HostOf is the host an authority names, as Apis are found by it; "" when the authority is not
+// valid.
+func HostOf(authority string) string {
+	host, err := hostOf(authority)
+	if err != nil {
+		return ""
+	}
+	return host
+}
+
 // splitAuthority separates host and port and checks the host's characters. It returns plain
 // errors: hostOf wraps them with the sentinel and the authority.
 func splitAuthority(authority string) (host, port string, err error) {
